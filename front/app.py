@@ -1,0 +1,91 @@
+"""The front's ASGI application: routes pages, the runtime asset and the live socket."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+from nowaki.front.assets import RUNTIME_PATH, Asset, load_runtime, script_tag
+from nowaki.front.http import Receive, Scope, Send, header, respond, respond_text
+from nowaki.front.hub import Hub
+from nowaki.front.pages import assemble
+from nowaki.front.websocket import serve_live
+from nowaki.protocol.renderer_wire import RendererError
+
+log = logging.getLogger("nowaki.front")
+
+LIVE_PATH = "/__nowaki/live"
+LONG_CACHE = b"public, max-age=31536000, immutable"
+REVALIDATE = b"no-cache"
+
+
+class FrontApp:
+    """ASGI callable; holds no per-request state."""
+
+    def __init__(self, hub: Hub, runtime: Asset | None = None) -> None:
+        self.hub = hub
+        self.runtime = runtime or load_runtime()
+        self._script = script_tag(self.runtime)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, send)
+        elif kind == "websocket":
+            if scope["path"] == LIVE_PATH:
+                await serve_live(self.hub, receive, send)
+            else:
+                await receive()
+                await send({"type": "websocket.close", "code": 1000})
+        elif kind == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+
+    async def _http(self, scope: Scope, send: Send) -> None:
+        method = scope["method"]
+        head = method == "HEAD"
+        if method not in ("GET", "HEAD"):
+            await respond(send, 405, b"method not allowed\n", "text/plain",
+                          [(b"allow", b"GET, HEAD")])
+            return
+        path = scope["path"]
+        if path == RUNTIME_PATH:
+            await self._runtime(scope, send, head)
+        else:
+            await self._page(scope, send, path, head)
+
+    async def _runtime(self, scope: Scope, send: Send, head: bool) -> None:
+        asset = self.runtime
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        cache = LONG_CACHE if query.get("v") == asset.version else REVALIDATE
+        headers = [(b"etag", asset.etag.encode()), (b"cache-control", cache),
+                   (b"vary", b"accept-encoding")]
+        if header(scope, b"if-none-match") == asset.etag:
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = asset.body
+        if "gzip" in (header(scope, b"accept-encoding") or ""):
+            body = asset.gzipped
+            headers.append((b"content-encoding", b"gzip"))
+        await respond(send, 200, body, asset.content_type, headers, head_only=head)
+
+    async def _page(self, scope: Scope, send: Send, path: str, head: bool) -> None:
+        route = path.rstrip("/") or "/"
+        if route not in self.hub.pool.catalog.pages:
+            await respond_text(send, 404, f"404 not found: {path}\n", head)
+            return
+        request = {
+            "path": path,
+            "query": dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
+            "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+        }
+        try:
+            reply = await self.hub.pool.call("page", route=route, request=request)
+        except RendererError as exc:
+            log.error("page %s failed: %s", route, exc)
+            await respond_text(send, 500, f"500 internal server error ({exc.code})\n", head)
+            return
+        html = assemble(reply.get("parts", []), self.hub.settings.secret, self._script)
+        await respond(send, 200, html.encode(), head_only=head)

@@ -1,0 +1,69 @@
+"""Run the front: the renderer pool and hypercorn on trio, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve as hypercorn_serve
+
+from nowaki.front.app import FrontApp
+from nowaki.front.config import Settings
+from nowaki.front.hub import Hub
+from nowaki.front.pool import RendererPool, renderer_command
+
+log = logging.getLogger("nowaki.front")
+
+
+def hypercorn_config(settings: Settings) -> Config:
+    """hypercorn settings: bind address, live frame limit, quiet access log."""
+    config = Config()
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    config.bind = [f"{host}:{settings.port}"]
+    config.websocket_max_message_size = settings.frame_max
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")  # ours, not a second handler
+    config.graceful_timeout = 2.0
+    return config
+
+
+async def run(
+    settings: Settings,
+    command: Sequence[str] | None = None,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until a signal arrives; ``started`` with the bound addresses."""
+    pool = RendererPool(
+        command or renderer_command(settings.app, settings.sandbox),
+        settings.renderers,
+        settings.render_timeout,
+    )
+    hub = Hub(settings, pool)
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        log.info("%d renderers up for %s", settings.renderers, settings.app)
+
+        async def watch_signals() -> None:
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("received %s: shutting down", signal.Signals(signum).name)
+                    stop.set()
+                    return
+
+        nursery.start_soon(watch_signals)
+        app: Any = FrontApp(hub)  # an ASGI callable; hypercorn's types want its own TypedDicts
+        binds = await nursery.start(
+            lambda task_status: hypercorn_serve(
+                app, hypercorn_config(settings), shutdown_trigger=stop.wait, task_status=task_status
+            )
+        )
+        log.info("nowaki front on %s", ", ".join(binds))
+        task_status.started(binds)
+        await stop.wait()
+        nursery.cancel_scope.cancel()

@@ -1,0 +1,95 @@
+"""Load an app folder: ``islands/*.py`` and ``pages/*.py``, checked once at start."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+
+class AppError(Exception):
+    """The app folder is unusable: missing, or a module breaks the authoring contract."""
+
+
+@dataclass(frozen=True, slots=True)
+class Island:
+    """One island module: its initial state, handlers and render function."""
+
+    name: str
+    make_state: Callable[..., Any]
+    handlers: dict[str, Callable[..., Any]]
+    render: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """Everything a renderer serves."""
+
+    root: Path
+    islands: dict[str, Island]
+    pages: dict[str, Callable[..., Any]]
+
+
+def _import(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise AppError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _island(path: Path) -> Island:
+    module = _import(path, f"nowaki_app.islands.{path.stem}")
+    live = getattr(module, "live", None)
+    render = getattr(module, "render", None)
+    if not isinstance(live, dict) or not callable(live.get("state")):
+        raise AppError(f"{path}: needs `live = {{\"state\": callable, \"on\": {{...}}}}`")
+    handlers = live.get("on", {})
+    if not isinstance(handlers, dict) or not all(
+        isinstance(k, str) and callable(v) for k, v in handlers.items()
+    ):
+        raise AppError(f"{path}: live[\"on\"] must map handler names to callables")
+    if not callable(render):
+        raise AppError(f"{path}: needs a `render(state)` function")
+    # Names starting with "_" are never handlers: no dunder can be reached from a browser.
+    public = {k: v for k, v in handlers.items() if not k.startswith("_")}
+    return Island(path.stem, live["state"], public, render)
+
+
+def route_of(path: Path, pages_dir: Path) -> str:
+    """``pages/index.py`` → ``/``; ``pages/about.py`` → ``/about``; ``pages/a/index.py`` → ``/a``."""
+    parts = list(path.relative_to(pages_dir).with_suffix("").parts)
+    if parts[-1] == "index":
+        parts.pop()
+    return "/" + "/".join(parts)
+
+
+def load(root: Path) -> App:
+    """Import every island and page of the app at ``root``."""
+    if not root.is_dir():
+        raise AppError(f"app folder {root} does not exist")
+    islands: dict[str, Island] = {}
+    for path in sorted((root / "islands").glob("*.py")):
+        if not path.stem.startswith("_"):
+            islands[path.stem] = _island(path)
+    pages: dict[str, Callable[..., Any]] = {}
+    pages_dir = root / "pages"
+    for path in sorted(pages_dir.rglob("*.py")):
+        if path.stem.startswith("_"):
+            continue
+        route = route_of(path, pages_dir)
+        dotted = route.strip("/").replace("/", ".") or "index"
+        module = _import(path, f"nowaki_app.pages.{dotted}")
+        page = getattr(module, "page", None)
+        if not callable(page):
+            raise AppError(f"{path}: needs a `page(request)` function")
+        pages[route] = page
+    if not pages:
+        raise AppError(f"app folder {root} has no pages (pages/*.py)")
+    return App(root, islands, pages)

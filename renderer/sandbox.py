@@ -1,0 +1,68 @@
+"""Confinement applied to a renderer before it imports any app code.
+
+Each step is best effort where the OS may refuse it; ``apply`` returns what is
+active so the renderer can log it at start.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import resource
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+DEFAULT_MEMORY = 1024 * 1024 * 1024
+"""Address-space limit in bytes (``NOWAKI_RENDER_MEMORY``)."""
+
+KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED")
+"""Variables a renderer keeps; everything else is scrubbed (the secret above all)."""
+
+
+def scrubbed_env(environ: dict[str, str], extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment a renderer is started with: only ``KEEP_ENV`` and ``NOWAKI_APP_*``."""
+    keep = set(KEEP_ENV) | set(extra)
+    return {
+        key: value
+        for key, value in environ.items()
+        if key in keep or key.startswith("NOWAKI_APP_")
+    }
+
+
+def _unshare(flags: int) -> bool:
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return bool(libc.unshare(flags) == 0)
+
+
+def isolate_network() -> bool:
+    """Move into a new, empty network namespace: no interface is up, not even loopback."""
+    if not hasattr(os, "fork") or os.uname().sysname != "Linux":
+        return False
+    return _unshare(CLONE_NEWNET) or _unshare(CLONE_NEWUSER | CLONE_NEWNET)
+
+
+def limit_resources(memory: int) -> list[str]:
+    """Cap address space, open files and file size; return what was applied."""
+    applied = []
+    for name, limit, label in (
+        ("RLIMIT_AS", memory, f"memory {memory // (1024 * 1024)} MiB"),
+        ("RLIMIT_NOFILE", 256, "256 open files"),
+        ("RLIMIT_FSIZE", 64 * 1024 * 1024, "64 MiB files"),
+        ("RLIMIT_CORE", 0, "no core dumps"),
+    ):
+        try:
+            resource.setrlimit(getattr(resource, name), (limit, limit))
+            applied.append(label)
+        except (ValueError, OSError, AttributeError):
+            pass
+    return applied
+
+
+def apply(memory: int, network: bool = True) -> list[str]:
+    """Confine this process; return the protections now active, for the start log."""
+    active = limit_resources(memory)
+    if network and isolate_network():
+        active.append("no network")
+    return active

@@ -1,0 +1,71 @@
+"""The renderer's I/O shell: read frames, let the worker answer, write replies.
+
+Deliberately synchronous: a renderer does one thing at a time, and the front
+owns concurrency, deadlines and retries.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from nowaki.protocol import errors
+from nowaki.protocol.errors import ProtocolError
+from nowaki.protocol.framing import FrameBuffer, encode_frame
+from nowaki.protocol.renderer_wire import error
+from nowaki.renderer.worker import Worker
+
+READ_SIZE = 256 * 1024
+
+
+def _encode(reply: dict[str, Any]) -> bytes:
+    try:
+        return encode_frame(reply)
+    except Exception as exc:  # a value the worker let through that CBOR cannot carry
+        return encode_frame(error(reply.get("id", 0), errors.STATE_INVALID, str(exc)))
+
+
+def serve_stream(worker: Worker, read: Callable[[int], bytes], write: Callable[[bytes], Any]) -> int:
+    """Serve one peer until it closes (returns 0) or breaks the framing (returns 3)."""
+    frames = FrameBuffer()
+    while True:
+        data = read(READ_SIZE)
+        if not data:
+            return 0
+        try:
+            for message in frames.feed(data):
+                write(_encode(worker.handle(message)))
+        except ProtocolError as exc:
+            print(f"nowaki renderer: protocol error from the front: {exc}", file=sys.stderr)
+            return 3
+
+
+def _write_all(fd: int) -> Callable[[bytes], None]:
+    def write(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    return write
+
+
+def serve_pipes(worker: Worker, fd_in: int, fd_out: int) -> int:
+    """Serve the front that spawned us, over the descriptors saved before app import."""
+    try:
+        return serve_stream(worker, lambda n: os.read(fd_in, n), _write_all(fd_out))
+    except BrokenPipeError:
+        return 0
+
+
+def serve_listener(worker: Worker, listener: socket.socket) -> int:
+    """Serve fronts on an already-bound listening socket, one connection at a time."""
+    while True:
+        conn, _ = listener.accept()
+        with conn:
+            try:
+                serve_stream(worker, conn.recv, conn.sendall)
+            except OSError as exc:
+                print(f"nowaki renderer: connection lost: {exc}", file=sys.stderr)

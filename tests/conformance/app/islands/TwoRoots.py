@@ -1,0 +1,5 @@
+live = {"state": lambda: {}, "on": {}}
+
+
+def render(state):
+    return "<p>one</p><p>two</p>"

@@ -1,0 +1,2 @@
+def page(request):
+    raise RuntimeError("this page is broken on purpose")
