@@ -10,15 +10,13 @@ from __future__ import annotations
 import logging
 import math
 import os
-import subprocess
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import trio
 
 from nowaki.front.renderer_link import NotSent, RendererLink
+from nowaki.front.sources import ProcessSource, Source
 from nowaki.protocol import VERSION, errors
 from nowaki.protocol.renderer_wire import RendererError
 from nowaki.renderer.sandbox import scrubbed_env
@@ -47,30 +45,24 @@ class Catalog:
         self.pages: frozenset[str] = frozenset(hello.get("pages") or ())
 
 
-def renderer_command(app: Path, sandbox: bool = True) -> list[str]:
-    """The command that starts one pipe renderer for ``app``."""
-    command = [sys.executable, "-m", "nowaki.renderer", "--app", str(app)]
-    return command if sandbox else [*command, "--no-sandbox"]
-
-
 class RendererPool:
-    """``size`` renderers started from ``command``; ``call`` runs one request on one of them."""
+    """One renderer per source (a slot each); ``call`` runs one request on one of them."""
 
-    def __init__(
-        self,
-        command: Sequence[str],
-        size: int,
-        timeout: float,
-        env: dict[str, str] | None = None,
-    ) -> None:
-        self.command = list(command)
-        self.size = size
+    def __init__(self, sources: Sequence[Source], timeout: float) -> None:
+        self.sources = list(sources)
         self.timeout = timeout
-        self.env = scrubbed_env(dict(os.environ) if env is None else env)
         self.catalog = Catalog()
         self.restarts = 0
         self._links: set[RendererLink] = set()
         self._idle_send, self._idle_receive = trio.open_memory_channel[RendererLink](math.inf)
+
+    @classmethod
+    def of_processes(
+        cls, command: Sequence[str], size: int, timeout: float, env: dict[str, str] | None = None
+    ) -> RendererPool:
+        """``size`` child renderers started from ``command`` with a scrubbed environment."""
+        source = ProcessSource(command, scrubbed_env(dict(os.environ) if env is None else env))
+        return cls([source] * size, timeout)
 
     @property
     def up(self) -> int:
@@ -80,21 +72,24 @@ class RendererPool:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start and supervise every slot; ``started`` once all said hello."""
         async with trio.open_nursery() as nursery:
-            for slot in range(self.size):
-                await nursery.start(self._supervise, slot)
+            for slot, source in enumerate(self.sources):
+                await nursery.start(self._supervise, slot, source)
             task_status.started()
 
-    async def _supervise(self, slot: int, *, task_status: trio.TaskStatus[None]) -> None:
+    async def _supervise(
+        self, slot: int, source: Source, *, task_status: trio.TaskStatus[None]
+    ) -> None:
         backoff = 0.05
         started = False
         while True:
             began = trio.current_time()
             try:
-                await self._run_one(slot, task_status if not started else None)
+                await self._run_one(slot, source, task_status if not started else None)
                 started = True
-            except PoolStartError:
+            except (PoolStartError, OSError) as exc:
                 if not started:
-                    raise
+                    raise PoolStartError(f"renderer slot {slot}: {exc}") from exc
+                log.warning("renderer slot %d: %s", slot, exc)
             if trio.current_time() - began > 10:
                 backoff = 0.05
             self.restarts += 1
@@ -102,39 +97,42 @@ class RendererPool:
             await trio.sleep(backoff)
             backoff = min(backoff * 2, RESTART_BACKOFF_MAX)
 
-    async def _run_one(self, slot: int, task_status: trio.TaskStatus[None] | None) -> None:
-        process = await trio.lowlevel.open_process(
-            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env
-        )
-        assert process.stdin is not None and process.stdout is not None
-        name = f"{slot}/pid {process.pid}"
-        link = RendererLink(process.stdin, process.stdout, name, kill=process.kill)
-        self._links.add(link)
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(link.read_replies)
-                try:
-                    with trio.fail_after(max(self.timeout, 30.0)):
-                        hello = await link.call("hello", version=VERSION)
-                except (RendererError, NotSent, trio.TooSlowError) as exc:
-                    link.kill(f"no hello: {exc}")
-                    await process.wait()
-                    raise PoolStartError(
-                        f"renderer {name} did not start (exit {process.returncode}): {exc}"
-                    ) from exc
-                self.catalog = Catalog(hello)
-                self._idle_send.send_nowait(link)
-                log.info("renderer %s up", name)
-                if task_status is not None:
-                    task_status.started()
-                await process.wait()
-                link.kill(f"exited with {process.returncode}")
-                nursery.cancel_scope.cancel()
-        finally:
-            self._links.discard(link)
-            with trio.CancelScope(shield=True):
+    async def _run_one(
+        self, slot: int, source: Source, task_status: trio.TaskStatus[None] | None
+    ) -> None:
+        async with source.open(slot) as peer:
+            link = RendererLink(peer.send, peer.receive, peer.name, kill=peer.kill)
+            self._links.add(link)
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(link.run)
+                    await self._hello(link, source)
+                    self._idle_send.send_nowait(link)
+                    log.info("renderer %s up", peer.name)
+                    if task_status is not None:
+                        task_status.started()
+                    await link.dead.wait()
+                    nursery.cancel_scope.cancel()
+            finally:
+                self._links.discard(link)
                 link.kill("pool stopping")
-                await process.wait()
+
+    async def _hello(self, link: RendererLink, source: Source) -> None:
+        fields: dict[str, Any] = {"version": VERSION}
+        if source.key is not None:
+            fields["key"] = source.key
+        try:
+            with trio.fail_after(max(self.timeout, 30.0)):
+                hello = await link.call("hello", **fields)
+        except (RendererError, NotSent, trio.TooSlowError) as exc:
+            link.kill(f"no hello: {exc}")
+            raise PoolStartError(f"renderer {link.name} did not start: {exc}") from exc
+        if hello.get("version") != VERSION:
+            link.kill("wrong protocol version")
+            raise PoolStartError(
+                f"renderer {link.name} speaks version {hello.get('version')}, not {VERSION}"
+            )
+        self.catalog = Catalog(hello)
 
     async def _acquire(self) -> RendererLink:
         with trio.move_on_after(ACQUIRE_TIMEOUT):

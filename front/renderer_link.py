@@ -1,14 +1,17 @@
 """One connection to one renderer over a pair of byte streams (pipes or a socket).
 
 Requests carry ids; a reader task matches replies to waiters and drops late
-ones. If the renderer goes away, every waiter learns whether its request was
-ever written (safe to retry elsewhere) or was in flight (report, don't retry).
+ones. A writer task owns the outgoing stream, so a caller cancelled mid-write
+can never leave half a frame on the wire. If the renderer goes away, every
+waiter learns whether its request was ever written (safe to retry elsewhere)
+or was in flight (report, don't retry).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,11 +32,12 @@ class NotSent(Exception):
 
 
 class _Waiter:
-    __slots__ = ("done", "reply")
+    __slots__ = ("done", "reply", "sent")
 
     def __init__(self) -> None:
         self.done = trio.Event()
         self.reply: dict[str, Any] | RendererError | None = None
+        self.sent = False  # the writer began writing it: the renderer may have run it
 
 
 class RendererLink:
@@ -48,12 +52,15 @@ class RendererLink:
     ) -> None:
         self.name = name
         self.alive = True
+        self.dead = trio.Event()
         self._send = send
         self._receive = receive
         self._kill = kill
         self._ids = itertools.count(1)
         self._pending: dict[int, _Waiter] = {}
-        self._send_lock = trio.Lock()
+        self._outgoing_send, self._outgoing = trio.open_memory_channel[tuple[bytes, _Waiter]](
+            math.inf
+        )
 
     def kill(self, why: str) -> None:
         """Stop using this renderer and end it; waiters get ``renderer_crashed``."""
@@ -64,11 +71,29 @@ class RendererLink:
 
     def _mark_dead(self) -> None:
         self.alive = False
+        self.dead.set()
         for waiter in self._pending.values():
             waiter.done.set()
 
-    async def read_replies(self) -> None:
-        """Run for the link's lifetime: deliver replies until EOF or garbage."""
+    async def run(self) -> None:
+        """Run for the link's lifetime: the writer and the reader."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._write_requests)
+            await self._read_replies()
+            nursery.cancel_scope.cancel()
+
+    async def _write_requests(self) -> None:
+        async for frame, waiter in self._outgoing:
+            try:
+                await self._send.send_all(frame)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._mark_dead()  # this frame never reached a live renderer: NotSent
+                return
+            # No checkpoint between the last write and here, so the reader cannot
+            # have seen the renderer die "before" this flag says the frame was sent.
+            waiter.sent = True
+
+    async def _read_replies(self) -> None:
         frames = FrameBuffer()
         try:
             while True:
@@ -96,17 +121,13 @@ class RendererLink:
         waiter = _Waiter()
         self._pending[request_id] = waiter
         try:
-            frame = encode_frame(request(request_id, op, **fields))
-            try:
-                async with self._send_lock:
-                    await self._send.send_all(frame)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                self._mark_dead()
-                raise NotSent(self.name) from exc
+            self._outgoing_send.send_nowait((encode_frame(request(request_id, op, **fields)), waiter))
             await waiter.done.wait()
         finally:
             del self._pending[request_id]
         reply = waiter.reply
+        if reply is None and not waiter.sent:
+            raise NotSent(self.name)
         if reply is None:
             raise RendererError(errors.RENDERER_CRASHED, f"renderer {self.name} died during {op}")
         if isinstance(reply, RendererError):

@@ -14,7 +14,8 @@ from hypercorn.trio import serve as hypercorn_serve
 from nowaki.front.app import FrontApp
 from nowaki.front.config import Settings
 from nowaki.front.hub import Hub
-from nowaki.front.pool import RendererPool, renderer_command
+from nowaki.front.pool import RendererPool
+from nowaki.front.sources import renderer_command
 
 log = logging.getLogger("nowaki.front")
 
@@ -38,7 +39,7 @@ async def run(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until a signal arrives; ``started`` with the bound addresses."""
-    pool = RendererPool(
+    pool = RendererPool.of_processes(
         command or renderer_command(settings.app, settings.sandbox),
         settings.renderers,
         settings.render_timeout,

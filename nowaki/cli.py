@@ -25,6 +25,13 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _leaves(error: BaseException) -> list[BaseException]:
+    """The plain exceptions inside (nested) exception groups."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
 def _start(args: argparse.Namespace) -> int:
     app = Path(args.app)
     if not (app / "pages").is_dir():
@@ -39,12 +46,14 @@ def _start(args: argparse.Namespace) -> int:
         return 2
     from nowaki.front.server import run
 
+    failed = False
     try:
         trio.run(run, settings)
-    except PoolStartError as exc:
-        print(f"nowaki: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    except* PoolStartError as group:
+        failed = True
+        for leaf in _leaves(group):
+            print(f"nowaki: {leaf}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _renderer(rest: list[str]) -> int:

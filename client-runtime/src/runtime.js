@@ -1,0 +1,291 @@
+// nowaki live runtime: wire B of protocol/SPEC.md ("browser ⇄ front").
+//
+// It joins every <nowaki-live data-token> island over one WebSocket, sends
+// clicks on [data-live] elements and submits of <form data-live> as events,
+// and morphs each island to the HTML the front sends back. It touches only
+// <nowaki-live> subtrees (plus the documented state attribute on <html> and
+// the [data-nowaki-presence] mirrors), and never anything marked
+// data-live-ignore.
+//
+// Budget: the minified build must stay under 2,048 bytes with gzip -9, so the
+// code favours short, repeated shapes (gzip likes them) over clever tricks.
+
+const doc = document;
+const html = doc.documentElement;
+
+// Islands by id (the index). e: the <nowaki-live> element; h: the last HTML
+// the front sent for it (the splice baseline, null until the first patch);
+// q: one entry per event in flight, the submitted <form> or 0 for a click.
+// The front answers each event exactly once and in order, so the reply to
+// an event is always the head of q.
+const islands = [...doc.querySelectorAll("nowaki-live[data-token]")].map(
+  (e) => ({ e, h: null, q: [] }),
+);
+
+let ws; // the current socket
+let rejoin; // set once a socket has opened: later joins ask for a render
+let tries = 0; // reconnects since the last good join (drives the backoff)
+let retry = 0; // timer of the scheduled reconnect, 0 when none
+let beat = 0; // heartbeat interval in ms, from `joined`
+let pinger; // setInterval handle sending pings
+let deadline; // setTimeout handle: fires when the server went quiet
+
+const state = (s) => (html.dataset.nowakiLive = s);
+
+const fire = (target, name, detail) =>
+  target.dispatchEvent(
+    new CustomEvent("nowaki:" + name, { bubbles: true, detail }),
+  );
+
+// aria-busy mirrors "this island has an event in flight".
+const busy = (x) =>
+  x.q.length
+    ? x.e.setAttribute("aria-busy", "true")
+    : x.e.removeAttribute("aria-busy");
+
+// Send only on an open socket; the caller learns whether it went out.
+const send = (m) => ws.readyState == 1 && (ws.send(JSON.stringify(m)), 1);
+
+// ---------------------------------------------------------------- morph
+
+// An element's id read through the attribute: `form.id` would return a
+// child <input name="id">. Text and comment nodes have no id (undefined).
+const idOf = (n) => n.getAttribute?.("id");
+
+// Marked "leave my DOM alone" (text and comment nodes never are).
+const ignored = (n) => n.hasAttribute?.("data-live-ignore");
+
+// Two nodes are "the same node" when type, tag and id agree. An ignored
+// element pairs only with an ignored one, so markup the server adds in
+// front of it is inserted rather than swallowed by the ignored element.
+const same = (o, n) =>
+  o.nodeName == n.nodeName && idOf(o) == idOf(n) && !ignored(o) == !ignored(n);
+
+// The live properties each form control takes from the new markup (the
+// attributes alone only set defaults once the user has typed).
+const props = {
+  INPUT: ["value", "checked"],
+  TEXTAREA: ["value"], // a parsed textarea's value is its text content
+  SELECT: ["value"],
+  OPTION: ["selected"],
+};
+
+// Morph old node o into new node n (same nodeName). `form` is the form
+// whose submit this patch answers, if any.
+const update = (o, n, form) => {
+  if (o.nodeType != 1) {
+    if (o.nodeValue != n.nodeValue) o.nodeValue = n.nodeValue;
+    return;
+  }
+  // Hands off: the element belongs to someone else. Unchanged markup needs
+  // no work either, except when answering a submit, whose controls hold
+  // typed values that the markup alone would not clear.
+  if (ignored(o) || (!form && o.isEqualNode(n))) return;
+  for (const a of [...o.attributes])
+    if (!n.hasAttribute(a.name)) o.removeAttribute(a.name);
+  // Set as a copy of the parsed Attr, so namespaced ones (xlink:href) stay so.
+  for (const a of n.attributes)
+    if (o.getAttribute(a.name) != a.value) o.setAttributeNode(a.cloneNode());
+  children(o, n, form);
+  // Children first, so a <select> already has its new options. The focused
+  // control keeps what the user is typing (value and caret), unless it
+  // belongs to the form that was just submitted. Only differing values are
+  // written: an equal write would still add a checkbox's value attribute.
+  if (o != doc.activeElement || (form && form.contains(o)))
+    for (const k of props[o.tagName] || []) if (o[k] != n[k]) o[k] = n[k];
+};
+
+// Morph the children of old parent p to those of new parent np.
+const children = (p, np, form) => {
+  let o = p.firstChild;
+  for (let n = np.firstChild, next, m; n; n = next) {
+    next = n.nextSibling;
+    if (o && same(o, n)) {
+      // In place: the common case, keeps the node (and focus) as it is.
+      update(o, n, form);
+      o = o.nextSibling;
+    } else {
+      // Keyed: a later old sibling with this id is moved here and kept.
+      m = o;
+      if (idOf(n)) while (m && !same(m, n)) m = m.nextSibling;
+      if (m && idOf(n)) {
+        p.insertBefore(m, o);
+        update(m, n, form);
+      } else p.insertBefore(n, o); // new: adopt the parsed node itself
+    }
+  }
+  // Old nodes the new markup no longer has.
+  while (o) {
+    const next = o.nextSibling;
+    o.remove();
+    o = next;
+  }
+};
+
+const morph = (x, source, form) => {
+  const t = doc.createElement("template");
+  t.innerHTML = source;
+  children(x.e, t.content, form);
+};
+
+// ---------------------------------------------------------------- socket
+
+const connect = () => {
+  retry = 0;
+  state("connecting");
+  const w = (ws = new WebSocket(
+    (location.protocol == "https:" ? "wss:" : "ws:") +
+      "//" +
+      location.host +
+      "/__nowaki/live",
+  ));
+
+  w.onopen = () => {
+    // After a reconnect the DOM may be ahead of the signed token: ask the
+    // front to render every island at once (`render` is left out first).
+    send({
+      type: "join",
+      islands: islands.map((x, i) => [i, x.e.dataset.token]),
+      render: rejoin,
+    });
+    rejoin = true;
+  };
+
+  w.onmessage = (ev) => {
+    const m = JSON.parse(ev.data);
+    const t = m.type;
+    const x = islands[m.id];
+    let form;
+
+    if (t == "joined") {
+      tries = 0;
+      state("connected");
+      beat = m.heartbeat * 1e3 || 25e3; // never 0: that would flood pings
+      clearInterval(pinger);
+      pinger = setInterval(send, beat, { type: "ping" });
+    }
+
+    // Every event gets exactly one reply, patch or error, with its id.
+    if (x && (t == "patch" || t == "error")) {
+      form = x.q.shift();
+      busy(x);
+    }
+
+    if (t == "patch" && x) {
+      let h = m.html;
+      const at = m.at;
+      if (h != null && !(at && x.h == null)) {
+        // A splice needs the baseline; without one the patch is unusable.
+        if (at) h = x.h.slice(0, at[0]) + h + x.h.slice(at[0] + at[1]);
+        x.h = h;
+        morph(x, h, form);
+      }
+      x.e.removeAttribute("data-live-error");
+    }
+
+    if (t == "error") {
+      if (x) x.e.setAttribute("data-live-error", m.message);
+      fire(x ? x.e : doc, "error", { code: m.code, message: m.message });
+    }
+
+    if (t == "presence") {
+      for (const e of doc.querySelectorAll("[data-nowaki-presence]"))
+        e.textContent = m.count;
+      fire(doc, "presence", { count: m.count });
+    }
+
+    // Anything received proves the server alive; two silent heartbeat
+    // intervals mean a dead connection. Close it ourselves (the browser's
+    // closing handshake could take a minute on a dead link) and reconnect.
+    clearTimeout(deadline);
+    if (beat)
+      deadline = setTimeout(() => {
+        w.onclose = null;
+        w.close();
+        down(1006);
+      }, 2 * beat);
+  };
+
+  w.onclose = (ev) => down(ev.code);
+};
+
+// The socket is gone: nothing is in flight any more; decide what comes next.
+const down = (code) => {
+  clearInterval(pinger);
+  clearTimeout(deadline);
+  beat = 0;
+  for (const x of islands) {
+    x.q = [];
+    busy(x);
+  }
+  // 4403: origin refused, 4400: protocol error. Retrying cannot help.
+  if (code == 4403 || code == 4400) return state("disconnected");
+  let delay;
+  if (code == 4429) {
+    // Over the connection cap: come back much later, spread out.
+    state("refused");
+    delay = 3e4 + Math.random() * 3e4;
+  } else {
+    // 100 ms, 300 ms, then full jitter under a doubling cap of 15 s.
+    state("disconnected");
+    delay =
+      tries < 2
+        ? tries * 200 + 100
+        : Math.random() * Math.min(15e3, 500 * 2 ** (tries - 2));
+    tries++;
+  }
+  retry = setTimeout(connect, delay);
+};
+
+// ---------------------------------------------------------------- events
+
+// Send handler `t.dataset.live` for element t (a click target or a form).
+const trigger = (ev, t, form) => {
+  const island = t.closest("nowaki-live");
+  const id = islands.findIndex((x) => x.e == island);
+  const hands = ev.target.closest("[data-live-ignore]");
+  if (id < 0 || (hands && island.contains(hands))) return;
+  ev.preventDefault();
+  const payload = {};
+  if (form)
+    new FormData(form, ev.submitter).forEach(
+      (v, k) => typeof v == "string" && (payload[k] = v),
+    );
+  else
+    for (const a of t.attributes)
+      if (a.name.startsWith("data-live-value-"))
+        payload[a.name.slice(16)] = a.value;
+  // Not live (socket closed): the event is dropped, the island stays idle.
+  if (send({ type: "event", id, handler: t.dataset.live, payload })) {
+    islands[id].q.push(form || 0);
+    busy(islands[id]);
+  }
+};
+
+if (islands.length) {
+  doc.addEventListener("click", (ev) => {
+    // closest?.(): the target may be the document itself.
+    const t = ev.target.closest?.("[data-live]");
+    // A form's data-live names its submit handler, not a click one.
+    if (t && t.tagName != "FORM") trigger(ev, t);
+  });
+
+  doc.addEventListener("submit", (ev) => {
+    const f = ev.target;
+    if (f.hasAttribute("data-live")) trigger(ev, f, f);
+  });
+
+  // Back on the tab: do not wait out the backoff (not when refused).
+  doc.addEventListener("visibilitychange", () => {
+    if (
+      doc.visibilityState == "visible" &&
+      retry &&
+      html.dataset.nowakiLive == "disconnected"
+    ) {
+      clearTimeout(retry);
+      connect();
+    }
+  });
+
+  connect();
+}
