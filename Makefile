@@ -10,7 +10,7 @@ NODE_STAMP = client-runtime/node_modules/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint unit conformance browser runtime chromium bench fuzz clean
+.PHONY: run run-split test lint unit conformance browser runtime chromium bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,14 @@ browser: $(STAMP) chromium
 
 clean:
 	rm -rf $(VENV) client-runtime/node_modules .mypy_cache .ruff_cache .pytest_cache
+
+## The demo as separate services: two renderer services and one front
+SPLIT_DIR ?= /tmp/nowaki-split
+run-split: $(STAMP)
+	@mkdir -p $(SPLIT_DIR)
+	@export NOWAKI_RENDERER_KEY=$${NOWAKI_RENDERER_KEY:-$$(head -c16 /dev/urandom | od -An -tx1 | tr -d ' \n')}; \
+	$(BIN)/nowaki renderer --app examples/demo --listen unix:$(SPLIT_DIR)/r1.sock & r1=$$!; \
+	$(BIN)/nowaki renderer --app examples/demo --listen tcp:127.0.0.1:8101 & r2=$$!; \
+	trap 'kill $$r1 $$r2 2>/dev/null' EXIT INT TERM; sleep 1; \
+	$(BIN)/nowaki front examples/demo --host $(HOST) --port $(PORT) \
+	  --renderer unix:$(SPLIT_DIR)/r1.sock --renderer tcp:127.0.0.1:8101

@@ -1,41 +1,92 @@
-"""Front settings, read from ``NOWAKI_*`` environment variables and CLI flags."""
+"""Front settings: one table of options, each both a ``NOWAKI_*`` variable and a flag.
+
+``OPTIONS`` drives the CLI (flags and ``--help``), the environment reader and
+the README's configuration table, so the three cannot drift apart. A flag
+beats its variable; an unusable value raises ConfigError naming the setting.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("nowaki.front")
+
+MIB = 1024 * 1024
 
 
 class ConfigError(ValueError):
     """A setting has an unusable value; the message names it."""
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum:g}, not {raw!r}")
-    return value
+def _number(minimum: float, integer: bool = False) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value: float = int(raw) if integer else float(raw)
+        except ValueError:
+            kind = "an integer" if integer else "a number"
+            raise ValueError(f"must be {kind}, not {raw!r}") from None
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum:g}, not {raw!r}")
+        return value
+
+    return parse
 
 
-def _optional_int(env: Mapping[str, str], name: str) -> int | None:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise ConfigError(f"{name} must be a non-negative integer, not {raw!r}")
+def _port(raw: str) -> int:
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ValueError(f"must be a port number in 0..65535 (0: any free port), not {raw!r}")
     return int(raw)
+
+
+def _host(raw: str) -> str:
+    if not raw or any(c.isspace() for c in raw):
+        raise ValueError(f"must be a host name or address, not {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting: its Settings field, variable, flag, parser and help."""
+
+    name: str
+    env: str
+    flag: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "NOWAKI_HOST", "--host", _host, "address to bind (default 127.0.0.1)"),
+    Option("port", "NOWAKI_PORT", "--port", _port, "port to bind (default 8000; 0: any free port)"),
+    Option("renderers", "NOWAKI_RENDERERS", "--renderers", _number(1, True),
+           "renderer processes in the pool (default: one per core)"),
+    Option("render_timeout", "NOWAKI_RENDER_TIMEOUT", "--render-timeout", _number(0.01),
+           "seconds a renderer may take per request before it is replaced (default 5)"),
+    Option("renderer_memory", "NOWAKI_RENDER_MEMORY", "--render-memory", _number(64 * MIB, True),
+           "a renderer's address-space limit in bytes (default 1 GiB)"),
+    Option("live_max", "NOWAKI_LIVE_MAX", "--live-max", _number(0, True),
+           "most live connections; more are refused with 4429 (default: no cap)"),
+    Option("heartbeat", "NOWAKI_LIVE_HEARTBEAT", "--heartbeat", _number(0.01),
+           "seconds between client pings, told to clients on join (default 25)"),
+    Option("idle_timeout", "NOWAKI_LIVE_TIMEOUT", "--live-timeout", _number(0.01),
+           "seconds of client silence before the front closes with 4408 (default 60)"),
+    Option("presence_interval", "NOWAKI_PRESENCE_INTERVAL", "--presence-interval",
+           _number(0.001), "least seconds between presence broadcasts (default 0.25)"),
+    Option("token_ttl", "NOWAKI_TOKEN_TTL", "--token-ttl", _number(1),
+           "oldest island token accepted on join, in seconds (default 86400)"),
+    Option("frame_max", "NOWAKI_LIVE_FRAME_MAX", "--live-frame-max", _number(256, True),
+           "largest client frame in bytes; bigger ones close with 1009 (default 32768)"),
+    Option("state_max", "NOWAKI_LIVE_STATE_MAX", "--live-state-max", _number(16, True),
+           "largest island state in bytes of CBOR (default 65536)"),
+    Option("islands_max", "NOWAKI_LIVE_ISLANDS", "--live-islands", _number(1, True),
+           "most islands one connection may join (default 64)"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,49 +99,52 @@ class Settings:
     renderers: int = field(default_factory=lambda: os.cpu_count() or 1)
     secret: bytes = b""
     render_timeout: float = 5.0
+    renderer_memory: int = 1024 * MIB
     live_max: int | None = None
     heartbeat: float = 25.0
     idle_timeout: float = 60.0
+    presence_interval: float = 0.25
     token_ttl: float = 86_400.0
     frame_max: int = 32 * 1024
     state_max: int = 64 * 1024
     islands_max: int = 64
-    renderer_memory: int = 1024 * 1024 * 1024
     sandbox: bool = True
 
     @classmethod
-    def from_env(cls, app: Path, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Settings from ``env`` (default ``os.environ``), then explicit overrides."""
+    def load(
+        cls,
+        app: Path,
+        env: Mapping[str, str] | None = None,
+        flags: Mapping[str, str | None] | None = None,
+        **extra: Any,
+    ) -> Settings:
+        """Settings from ``env`` (default ``os.environ``), then raw ``flags`` by option name."""
         env = os.environ if env is None else env
-        secret = env.get("NOWAKI_SECRET", "").encode()
-        if not secret:
-            secret = secrets.token_bytes(32)
-            log.warning(
-                "NOWAKI_SECRET is not set: using a random secret, so island tokens "
-                "will not survive a restart or work across fronts"
-            )
-        values: dict[str, object] = {
-            "app": app,
-            "secret": secret,
-            "render_timeout": _number(env, "NOWAKI_RENDER_TIMEOUT", 5.0, minimum=0.01),
-            "live_max": _optional_int(env, "NOWAKI_LIVE_MAX"),
-            "heartbeat": _number(env, "NOWAKI_LIVE_HEARTBEAT", 25.0, minimum=0.01),
-            "idle_timeout": _number(env, "NOWAKI_LIVE_TIMEOUT", 60.0, minimum=0.01),
-            "token_ttl": _number(env, "NOWAKI_TOKEN_TTL", 86_400.0, minimum=1),
-            "frame_max": int(_number(env, "NOWAKI_LIVE_FRAME_MAX", 32 * 1024, minimum=256)),
-            "state_max": int(_number(env, "NOWAKI_LIVE_STATE_MAX", 64 * 1024, minimum=16)),
-            "islands_max": int(_number(env, "NOWAKI_LIVE_ISLANDS", 64, minimum=1)),
-            "renderer_memory": int(
-                _number(env, "NOWAKI_RENDER_MEMORY", 1024 * 1024 * 1024, minimum=64 * 1024 * 1024)
-            ),
-        }
-        renderers = _optional_int(env, "NOWAKI_RENDERERS")
-        if renderers is not None:
-            values["renderers"] = renderers
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)  # type: ignore[arg-type]
-        if settings.renderers < 1:
-            raise ConfigError("the renderer pool needs at least 1 renderer")
-        if not 0 <= settings.port < 65536:
-            raise ConfigError(f"port must be in 0..65535, not {settings.port}")
-        return settings
+        values: dict[str, Any] = {"app": app, **extra}
+        for option in OPTIONS:
+            for source, label in (
+                (env.get(option.env), option.env),
+                ((flags or {}).get(option.name), option.flag),
+            ):
+                if source is None or source == "":
+                    continue
+                try:
+                    values[option.name] = option.parse(source)
+                except ValueError as exc:
+                    raise ConfigError(f"{label} {exc}") from None
+        return cls(secret=_secret(env), **values)
+
+    def describe(self) -> dict[str, Any]:
+        """The settings for the start log, without the secret."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "secret"}
+
+
+def _secret(env: Mapping[str, str]) -> bytes:
+    secret = env.get("NOWAKI_SECRET", "").encode()
+    if secret:
+        return secret
+    log.warning(
+        "NOWAKI_SECRET is not set: using a random secret, so island tokens "
+        "will not survive a restart or work across fronts"
+    )
+    return secrets.token_bytes(32)

@@ -28,6 +28,9 @@ ACQUIRE_TIMEOUT = 30.0
 
 RESTART_BACKOFF_MAX = 5.0
 
+KILL_GRACE = 1.0
+"""Seconds past the deadline before the front kills a renderer that has not answered."""
+
 
 class PoolStartError(RuntimeError):
     """The first renderer could not start (the app does not import, say)."""
@@ -58,11 +61,15 @@ class RendererPool:
 
     @classmethod
     def of_processes(
-        cls, command: Sequence[str], size: int, timeout: float, env: dict[str, str] | None = None
+        cls,
+        command: Sequence[str],
+        size: int,
+        timeout: float,
+        extra_env: dict[str, str] | None = None,
     ) -> RendererPool:
-        """``size`` child renderers started from ``command`` with a scrubbed environment."""
-        source = ProcessSource(command, scrubbed_env(dict(os.environ) if env is None else env))
-        return cls([source] * size, timeout)
+        """``size`` child renderers from ``command``, in a scrubbed environment plus ``extra_env``."""
+        env = {**scrubbed_env(dict(os.environ)), **(extra_env or {})}
+        return cls([ProcessSource(command, env)] * size, timeout)
 
     @property
     def up(self) -> int:
@@ -147,7 +154,9 @@ class RendererPool:
         for _ in range(3):
             link = await self._acquire()
             try:
-                with trio.move_on_after(self.timeout):
+                # Renderers cut themselves off at `timeout`; this backstop kills
+                # one stuck where its own deadline cannot reach (native code).
+                with trio.move_on_after(self.timeout + KILL_GRACE):
                     return await link.call(op, **fields)
                 link.kill(f"{op} missed its {self.timeout:g}s deadline")
                 raise RendererError(errors.TIMEOUT, f"{op} took longer than {self.timeout:g}s")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Sequence
 from typing import Any
 
 import trio
@@ -15,7 +14,6 @@ from nowaki.front.app import FrontApp
 from nowaki.front.config import Settings
 from nowaki.front.hub import Hub
 from nowaki.front.pool import RendererPool
-from nowaki.front.sources import renderer_command
 
 log = logging.getLogger("nowaki.front")
 
@@ -34,21 +32,16 @@ def hypercorn_config(settings: Settings) -> Config:
 
 async def run(
     settings: Settings,
-    command: Sequence[str] | None = None,
+    pool: RendererPool,
     *,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until a signal arrives; ``started`` with the bound addresses."""
-    pool = RendererPool.of_processes(
-        command or renderer_command(settings.app, settings.sandbox),
-        settings.renderers,
-        settings.render_timeout,
-    )
+    """Serve until SIGTERM or SIGINT; ``started`` with the bound addresses."""
     hub = Hub(settings, pool)
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)
-        log.info("%d renderers up for %s", settings.renderers, settings.app)
+        log.info("%d renderers up for %s", len(pool.sources), settings.app)
 
         async def watch_signals() -> None:
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:

@@ -1,28 +1,29 @@
-"""The ``nowaki`` command: ``start`` (front with its renderer pool) and ``renderer``."""
+"""The ``nowaki`` command: start, front, renderer, build, new.
+
+Every front setting is both a flag and a ``NOWAKI_*`` variable (see
+``nowaki.front.config.OPTIONS``); a bad value exits 2 with one line saying
+what is wrong.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import trio
 
-from nowaki.front.config import ConfigError, Settings
-from nowaki.front.pool import PoolStartError
+from nowaki.front.config import OPTIONS, ConfigError, Settings
+
+log = logging.getLogger("nowaki")
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"port must be a number in 0..65535, not {text!r}")
-    return int(text)
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
-    return int(text)
+class UsageError(Exception):
+    """A command line that cannot run; printed as one line, exit status 2."""
 
 
 def _leaves(error: BaseException) -> list[BaseException]:
@@ -32,23 +33,46 @@ def _leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-def _start(args: argparse.Namespace) -> int:
-    app = Path(args.app)
-    if not (app / "pages").is_dir():
-        print(f"nowaki: {app} is not an app folder (it has no pages/)", file=sys.stderr)
-        return 2
-    try:
-        settings = Settings.from_env(
-            app.resolve(), host=args.host, port=args.port, renderers=args.renderers
-        )
-    except ConfigError as exc:
-        print(f"nowaki: {exc}", file=sys.stderr)
-        return 2
-    from nowaki.front.server import run
+def _app_folder(raw: str) -> Path:
+    app = Path(raw)
+    if not app.is_dir():
+        raise UsageError(f"app folder {raw!r} does not exist")
+    if not any((app / "pages").glob("**/*.py")):
+        raise UsageError(f"app folder {raw!r} has no pages (pages/*.py)")
+    return app.resolve()
 
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    flags = {option.name: getattr(args, option.name, None) for option in OPTIONS}
+    try:
+        return Settings.load(_app_folder(args.app), flags=flags, **extra)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _serve(settings: Settings, addresses: Sequence[str] = (), key: str | None = None) -> int:
+    from nowaki.front.pool import PoolStartError, RendererPool
+    from nowaki.front.server import run
+    from nowaki.front.sources import SocketSource, renderer_command
+
+    if addresses:
+        try:
+            pool = RendererPool([SocketSource(a, key) for a in addresses], settings.render_timeout)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        pool = RendererPool.of_processes(
+            renderer_command(settings.app, settings.sandbox),
+            settings.renderers,
+            settings.render_timeout,
+            extra_env={
+                "NOWAKI_RENDER_MEMORY": str(settings.renderer_memory),
+                "NOWAKI_RENDER_TIMEOUT": str(settings.render_timeout),
+            },
+        )
     failed = False
     try:
-        trio.run(run, settings)
+        trio.run(run, settings, pool)
     except* PoolStartError as group:
         failed = True
         for leaf in _leaves(group):
@@ -56,30 +80,92 @@ def _start(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _renderer(rest: list[str]) -> int:
-    from nowaki.renderer.__main__ import main as renderer_main
+def _start(args: argparse.Namespace) -> int:
+    return _serve(_settings(args))
 
-    return renderer_main(rest)
+
+def _front(args: argparse.Namespace) -> int:
+    if not args.renderer:
+        raise UsageError("nowaki front needs at least one --renderer unix:PATH or tcp:HOST:PORT")
+    settings = _settings(args)
+    return _serve(settings, args.renderer, args.renderer_key or os.environ.get("NOWAKI_RENDERER_KEY"))
+
+
+def _build(args: argparse.Namespace) -> int:
+    from nowaki.front.static_build import build
+
+    settings = _settings(args)
+    written = trio.run(build, settings, Path(args.out))
+    for path in written:
+        print(path)
+    return 0
+
+
+def _new(args: argparse.Namespace) -> int:
+    from nowaki.scaffold import scaffold
+
+    try:
+        created = scaffold(Path(args.name))
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"created {created}: run `nowaki start {args.name}`")
+    return 0
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", nargs="?", default=".", help="app folder with islands/ and pages/")
+    for option in OPTIONS:
+        parser.add_argument(option.flag, dest=option.name, metavar=option.name.upper(),
+                            help=f"{option.help} [{option.env}]")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line, for ``--help`` and for tests."""
+    top = argparse.ArgumentParser(
+        prog="nowaki",
+        description="Server-reactive live islands. NOWAKI_SECRET (env only) signs island tokens.",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    start = commands.add_parser("start", help="serve an app: the front and its renderer pool")
+    _add_options(start)
+    start.set_defaults(run=_start)
+
+    front = commands.add_parser("front", help="serve an app with renderer services (no pool)")
+    _add_options(front)
+    front.add_argument("--renderer", action="append", metavar="ADDRESS",
+                       help="renderer service at unix:PATH or tcp:HOST:PORT (repeatable)")
+    front.add_argument("--renderer-key", help="shared key for renderer services [NOWAKI_RENDERER_KEY]")
+    front.set_defaults(run=_front)
+
+    commands.add_parser("renderer", help="run one renderer (see `nowaki renderer --help`)",
+                        add_help=False)
+
+    build = commands.add_parser("build", help="write every page as static HTML plus the runtime")
+    build.add_argument("app", help="app folder")
+    build.add_argument("out", help="output folder")
+    build.set_defaults(run=_build)
+
+    new = commands.add_parser("new", help="scaffold an app: a counter island and an index page")
+    new.add_argument("name", help="folder to create")
+    new.set_defaults(run=_new)
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if argv[:1] == ["renderer"]:
-        return _renderer(argv[1:])
-    parser = argparse.ArgumentParser(prog="nowaki", description="server-reactive live islands")
-    commands = parser.add_subparsers(dest="command", required=True)
-    start = commands.add_parser("start", help="serve an app: the front and its renderer pool")
-    start.add_argument("app", nargs="?", default=".", help="app folder (islands/, pages/)")
-    start.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    start.add_argument("--port", type=_port, default=None, help="port (default 8000; 0 picks a free one)")
-    start.add_argument("--renderers", type=_positive, default=None,
-                       help="renderer processes (default: one per core; NOWAKI_RENDERERS)")
-    commands.add_parser("renderer", help="run one renderer (see `nowaki renderer --help`)")
-    args = parser.parse_args(argv)
-    return _start(args)
+        from nowaki.renderer.__main__ import main as renderer_main
+
+        return renderer_main(argv[1:])
+    args = parser().parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return command(args)
+    except UsageError as exc:
+        print(f"nowaki {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

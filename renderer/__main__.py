@@ -39,8 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", help="serve on unix:PATH or tcp:HOST:PORT instead of pipes")
     parser.add_argument("--key", default=os.environ.get("NOWAKI_RENDERER_KEY"),
                         help="shared key a front must present (NOWAKI_RENDERER_KEY)")
+    parser.add_argument("--deadline", type=float,
+                        default=float(os.environ.get("NOWAKI_RENDER_TIMEOUT") or 5),
+                        help="seconds per request before it is cut off (NOWAKI_RENDER_TIMEOUT)")
     parser.add_argument("--no-sandbox", action="store_true", help="skip network isolation")
     args = parser.parse_args(argv)
+    if args.listen and args.listen.startswith("tcp:") and not args.key:
+        parser.error("a TCP renderer runs app code on request: give it --key or NOWAKI_RENDERER_KEY")
 
     # Keep the protocol on private descriptors; app print()s go to stderr.
     listener = _bind(args.listen) if args.listen else None
@@ -70,10 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         f"sandbox: {', '.join(active) or 'none'}",
         file=sys.stderr,
     )
-    worker = Worker(app, shared_key=args.key)
+    def make_worker() -> Worker:
+        return Worker(app, shared_key=args.key, timeout=args.deadline)
+
     if listener is not None:
-        return serve_listener(worker, listener)
-    return serve_pipes(worker, fd_in, fd_out)
+        print(f"nowaki renderer: listening on {args.listen}", file=sys.stderr)
+        return serve_listener(make_worker, listener)
+    return serve_pipes(make_worker(), fd_in, fd_out)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ owns concurrency, deadlines and retries.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -60,12 +61,22 @@ def serve_pipes(worker: Worker, fd_in: int, fd_out: int) -> int:
         return 0
 
 
-def serve_listener(worker: Worker, listener: socket.socket) -> int:
-    """Serve fronts on an already-bound listening socket, one connection at a time."""
+def serve_listener(make_worker: Callable[[], Worker], listener: socket.socket) -> int:
+    """Serve fronts on a bound, listening socket: a forked child per connection.
+
+    A child that crashes (island code calling ``os._exit``, a memory limit)
+    takes only its own connection down; the front reconnects and the service
+    goes on.
+    """
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     while True:
         conn, _ = listener.accept()
-        with conn:
+        if os.fork() == 0:
+            listener.close()
             try:
-                serve_stream(worker, conn.recv, conn.sendall)
+                serve_stream(make_worker(), conn.recv, conn.sendall)
             except OSError as exc:
                 print(f"nowaki renderer: connection lost: {exc}", file=sys.stderr)
+            finally:
+                os._exit(0)
+        conn.close()

@@ -19,6 +19,7 @@ from nowaki.protocol.renderer_wire import check_request, error, ok
 from nowaki.renderer.app import App, Island
 from nowaki.renderer.authoring import PageContext, Request, current_page
 from nowaki.renderer.calls import call
+from nowaki.renderer.deadline import Deadline, deadline
 from nowaki.renderer.roots import check_single_root
 
 
@@ -42,9 +43,13 @@ def _log_user_error(what: str) -> None:
 class Worker:
     """Serves one app. ``shared_key`` is required in ``hello`` when set (TCP services)."""
 
-    def __init__(self, app: App, shared_key: str | None = None) -> None:
+    def __init__(
+        self, app: App, shared_key: str | None = None, timeout: float | None = None
+    ) -> None:
         self.app = app
         self.shared_key = shared_key
+        self.timeout = timeout
+        self._greeted = shared_key is None  # with a key, nothing is served before hello
         self._root_checked: set[str] = set()
 
     # -- dispatch ---------------------------------------------------------
@@ -56,10 +61,16 @@ class Worker:
         except ProtocolError as exc:
             raw_id = message.get("id")
             return error(raw_id if isinstance(raw_id, int) else 0, exc.code, str(exc))
+        if not self._greeted and op != "hello":
+            return error(request_id, errors.FORBIDDEN, "say hello with the shared key first")
         try:
-            body = getattr(self, f"_op_{op}")(message)
+            with deadline(self.timeout):
+                body = getattr(self, f"_op_{op}")(message)
         except Failure as exc:
             return error(request_id, exc.code, str(exc))
+        except Deadline:
+            print(f"nowaki renderer: {op} passed its {self.timeout:g}s deadline", file=sys.stderr)
+            return error(request_id, errors.TIMEOUT, f"{op} took longer than {self.timeout:g}s")
         return ok(request_id, body)
 
     # -- ops ----------------------------------------------------------------
@@ -74,6 +85,7 @@ class Worker:
                 errors.VERSION_MISMATCH,
                 f"renderer speaks version {VERSION}, front sent {message['version']}",
             )
+        self._greeted = True
         return {
             "version": VERSION,
             "islands": {

@@ -68,7 +68,9 @@ def run_front(
     timeout: float = 20.0,
 ) -> Iterator[Front]:
     """Start a front on a free loopback port; yield it; SIGTERM it (SIGKILL if stuck)."""
-    log_file = tempfile.NamedTemporaryFile(prefix="nowaki-front-", suffix=".log", delete=False)
+    log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - outlives this block, closed below
+        prefix="nowaki-front-", suffix=".log", delete=False
+    )
     full_env = {**os.environ, "NOWAKI_SECRET": "test-secret", **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "nowaki.cli", "start", str(app), "--port", "0",

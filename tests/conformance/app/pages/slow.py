@@ -1,0 +1,5 @@
+from nowaki import island
+
+
+def page(request):
+    return f"<!doctype html><html><body>{island('Slow')}{island('Slow')}</body></html>"
