@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import parse_qsl
 
 from nowaki.front.assets import RUNTIME_PATH, Asset, load_runtime, script_tag
 from nowaki.front.http import Receive, Scope, Send, header, respond, respond_text
 from nowaki.front.hub import Hub
+from nowaki.front.metrics import CONTENT_TYPE
 from nowaki.front.pages import assemble
 from nowaki.front.websocket import serve_live
 from nowaki.protocol.renderer_wire import RendererError
@@ -15,6 +17,8 @@ from nowaki.protocol.renderer_wire import RendererError
 log = logging.getLogger("nowaki.front")
 
 LIVE_PATH = "/__nowaki/live"
+HEALTH_PATH = "/__nowaki/health"
+METRICS_PATH = "/__nowaki/metrics"
 LONG_CACHE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"no-cache"
 
@@ -52,8 +56,25 @@ class FrontApp:
         path = scope["path"]
         if path == RUNTIME_PATH:
             await self._runtime(scope, send, head)
+        elif path == HEALTH_PATH:
+            await self._health(send, head)
+        elif path == METRICS_PATH:
+            self.hub.metrics.renderers_up.set(self.hub.pool.up)
+            await respond(send, 200, self.hub.metrics.exposition(), CONTENT_TYPE, head_only=head)
         else:
             await self._page(scope, send, path, head)
+
+    async def _health(self, send: Send, head: bool) -> None:
+        """200 while at least one renderer is up, else 503; JSON either way."""
+        up = self.hub.pool.up
+        body = {
+            "status": "ok" if up else "unavailable",
+            "live": len(self.hub.joined),
+            "renderers_up": up,
+            "renderers": len(self.hub.pool.sources),
+        }
+        await respond(send, 200 if up else 503, json.dumps(body).encode(), "application/json",
+                      [(b"cache-control", b"no-store")], head_only=head)
 
     async def _runtime(self, scope: Scope, send: Send, head: bool) -> None:
         asset = self.runtime

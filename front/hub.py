@@ -1,12 +1,26 @@
-"""Front-wide state: settings, the renderer pool and the table of live connections."""
+"""Front-wide state: settings, renderer pool, metrics, the live connection table, presence.
+
+Presence is coalesced: changes mark the hub dirty and one broadcaster task
+sends the count at most once per ``presence_interval``, only to connections
+whose last-seen count differs, so a burst of N joins costs O(N) messages.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import trio
 
 from nowaki.front.config import Settings
-from nowaki.front.live import LiveConnection
+from nowaki.front.metrics import Metrics
 from nowaki.front.pool import RendererPool
+
+if TYPE_CHECKING:
+    from nowaki.front.live import LiveConnection
+
+log = logging.getLogger("nowaki.front")
 
 
 @dataclass(slots=True)
@@ -15,4 +29,54 @@ class Hub:
 
     settings: Settings
     pool: RendererPool
-    connections: dict[int, LiveConnection] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    admitted: dict[int, LiveConnection] = field(default_factory=dict)
+    """Accepted sockets under the cap, joined or not."""
+    joined: dict[int, LiveConnection] = field(default_factory=dict)
+    """Connections whose join succeeded: what presence counts."""
+    presence_broadcasts: int = 0
+    _dirty: trio.Event = field(default_factory=trio.Event)
+
+    def admit(self, connection: LiveConnection) -> bool:
+        """Take a new socket if under ``NOWAKI_LIVE_MAX``; False means refuse it."""
+        cap = self.settings.live_max
+        if cap is not None and len(self.admitted) >= cap:
+            self.metrics.refused.labels("cap").inc()
+            return False
+        self.admitted[connection.id] = connection
+        return True
+
+    def mark_joined(self, connection: LiveConnection) -> None:
+        """Count a connection in presence from its first successful join."""
+        if connection.id not in self.joined:
+            self.joined[connection.id] = connection
+            self.metrics.live.set(len(self.joined))
+            self._dirty.set()
+
+    def release(self, connection: LiveConnection) -> None:
+        """Forget a closed connection at once: its slot and its presence."""
+        self.admitted.pop(connection.id, None)
+        if self.joined.pop(connection.id, None) is not None:
+            self.metrics.live.set(len(self.joined))
+            self._dirty.set()
+
+    async def broadcast_presence(self) -> None:
+        """Run for the front's lifetime: send coalesced presence updates."""
+        interval = self.settings.presence_interval
+        while True:
+            await self._dirty.wait()
+            self._dirty = trio.Event()
+            count = len(self.joined)
+            behind = False
+            for connection in list(self.joined.values()):
+                if connection.presence_seen != count and not connection.offer_presence(count):
+                    behind = True  # outbox full: that client gets the count next round
+            self.presence_broadcasts += 1
+            if behind:
+                self._dirty.set()
+            await trio.sleep(interval)
+
+    def close_all(self, code: int, reason: str) -> None:
+        """Ask every live socket to close (shutdown: 1001, going away)."""
+        for connection in list(self.admitted.values()):
+            connection.close(code, reason)

@@ -3,7 +3,8 @@
 Invariant 3 lives here: each island has a FIFO of pending work drained by at
 most one task at a time, so its events apply in order and one at a time,
 while other islands and connections proceed independently. All frames leave
-through one writer task fed by a bounded outbox, so patches never interleave.
+through one writer task fed by a bounded outbox, so patches, presence and
+closes never interleave.
 """
 
 from __future__ import annotations
@@ -32,6 +33,26 @@ log = logging.getLogger("nowaki.front")
 _connection_ids = itertools.count(1)
 
 
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Outbox item: close the socket with ``code`` after what is queued."""
+
+    code: int
+    reason: str
+
+
+Outgoing = str | Close
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """One queued job for an island: an event (``handler`` set) or a render (None)."""
+
+    handler: str | None
+    payload: dict[str, str]
+    received: float
+
+
 @dataclass(slots=True)
 class LiveIsland:
     """An island joined by one connection: the state the front keeps for it."""
@@ -41,28 +62,46 @@ class LiveIsland:
     handlers: frozenset[str]
     state: Any
     html: str | None = None  # what this client last received; None: no baseline yet
-    queue: deque[tuple[str, dict[str, str]] | None] = field(default_factory=deque)
+    queue: deque[Work] = field(default_factory=deque)
     draining: bool = False
 
 
 class LiveConnection:
-    """Protocol logic for one socket; ``outbox`` is drained by the socket's writer task."""
+    """Protocol logic for one socket; the socket's writer task drains ``outbox``."""
 
-    def __init__(self, hub: Hub, outbox: trio.MemorySendChannel[str], nursery: trio.Nursery) -> None:
+    def __init__(self, hub: Hub, outbox: trio.MemorySendChannel[Outgoing], nursery: trio.Nursery) -> None:
         self.id = next(_connection_ids)
         self.hub = hub
         self.islands: dict[int, LiveIsland] = {}
+        self.presence_seen = -1  # last presence count queued for this client
         self._outbox = outbox
         self._nursery = nursery
 
     async def send(self, text: str) -> None:
         await self._outbox.send(text)
 
+    def offer_presence(self, count: int) -> bool:
+        """Queue a presence update unless the outbox is full; True if queued."""
+        try:
+            self._outbox.send_nowait(wire.encode_presence(count))
+        except trio.WouldBlock:
+            return False
+        self.presence_seen = count
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what is queued; if the client is not reading, close at once."""
+        try:
+            self._outbox.send_nowait(Close(code, reason))
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            self._nursery.cancel_scope.cancel()
+
     async def receive(self, frame: str | bytes) -> None:
         """Handle one client frame; protocol errors become ``bad_message`` replies."""
         try:
             message = wire.parse_client(frame)
         except ProtocolError as exc:
+            log.info("event=bad_message conn=%d error=%r", self.id, str(exc))
             await self.send(wire.encode_error(exc.code, str(exc)))
             return
         if isinstance(message, wire.Event):
@@ -80,51 +119,57 @@ class LiveConnection:
         joined: list[int] = []
         for island_id, token in join.islands:
             if island_id not in self.islands and len(self.islands) >= settings.islands_max:
-                await self.send(wire.encode_error(
-                    errors.TOO_MANY_ISLANDS,
+                await self._error(
+                    island_id, errors.TOO_MANY_ISLANDS,
                     f"at most {settings.islands_max} islands per connection",
-                    island_id,
-                ))
+                )
                 continue
             try:
                 claims = verify(settings.secret, token, settings.token_ttl)
             except TokenError as exc:
-                log.warning("conn=%d island=%d bad token: %s", self.id, island_id, exc)
-                await self.send(wire.encode_error(errors.BAD_TOKEN, str(exc), island_id))
+                log.warning("event=bad_token conn=%d island=%d error=%r", self.id, island_id, str(exc))
+                await self._error(island_id, errors.BAD_TOKEN, str(exc))
                 continue
             handlers = catalog.islands.get(claims.island)
             if handlers is None:
-                await self.send(wire.encode_error(
-                    errors.BAD_TOKEN, f"no island named {claims.island!r}", island_id
-                ))
+                await self._error(island_id, errors.BAD_TOKEN, f"no island named {claims.island!r}")
                 continue
             self.islands[island_id] = LiveIsland(island_id, claims.island, handlers, claims.state)
             joined.append(island_id)
         await self.send(wire.encode_joined(joined, settings.heartbeat))
+        self.hub.mark_joined(self)
+        count = len(self.hub.joined)
+        if self.presence_seen != count:
+            self.presence_seen = count  # first, so the broadcaster does not send it too
+            await self.send(wire.encode_presence(count))
         if join.render:
+            now = trio.current_time()
             for island_id in joined:
-                self._enqueue(self.islands[island_id], None)
+                self._enqueue(self.islands[island_id], Work(None, {}, now))
 
     # -- events -------------------------------------------------------------
 
     async def _on_event(self, event: wire.Event) -> None:
         island = self.islands.get(event.id)
         if island is None:
-            await self.send(wire.encode_error(
-                errors.NOT_JOINED, f"island {event.id} is not joined on this connection", event.id
-            ))
+            await self._error(
+                event.id, errors.NOT_JOINED, f"island {event.id} is not joined on this connection"
+            )
             return
         if event.handler not in island.handlers:
-            await self.send(wire.encode_error(
-                errors.UNKNOWN_HANDLER,
+            await self._error(
+                event.id, errors.UNKNOWN_HANDLER,
                 f"island {island.name!r} has no handler {event.handler!r}",
-                event.id,
-            ))
+            )
             return
-        self._enqueue(island, (event.handler, event.payload))
+        self._enqueue(island, Work(event.handler, event.payload, trio.current_time()))
 
-    def _enqueue(self, island: LiveIsland, work: tuple[str, dict[str, str]] | None) -> None:
-        """Queue an event (or None: a render) and make sure one task drains the island."""
+    async def _error(self, island_id: int, code: str, message: str) -> None:
+        self.hub.metrics.events.labels(code).inc()
+        await self.send(wire.encode_error(code, message, island_id))
+
+    def _enqueue(self, island: LiveIsland, work: Work) -> None:
+        """Queue work and make sure exactly one task drains this island."""
         island.queue.append(work)
         if not island.draining:
             island.draining = True
@@ -133,39 +178,51 @@ class LiveConnection:
     async def _drain(self, island: LiveIsland) -> None:
         try:
             while island.queue:
-                work = island.queue.popleft()
-                await self._apply(island, work)
+                await self._apply(island, island.queue.popleft())
         finally:
             island.draining = False
 
-    async def _apply(self, island: LiveIsland, work: tuple[str, dict[str, str]] | None) -> None:
-        pool = self.hub.pool
+    async def _apply(self, island: LiveIsland, work: Work) -> None:
         try:
-            if work is None:
-                body = await pool.call("render", island=island.name, state=island.state)
-                state = island.state
-            else:
-                handler, payload = work
-                body = await pool.call(
-                    "event", island=island.name, handler=handler, state=island.state,
-                    payload=payload,
-                )
-                state = body["state"]
-                if len(cbor2.dumps(state)) > self.hub.settings.state_max:
-                    raise RendererError(
-                        errors.STATE_TOO_LARGE,
-                        f"{island.name}.{handler} made a state over "
-                        f"{self.hub.settings.state_max} bytes; the old state is kept",
-                    )
-            html = body["html"]
-            if not isinstance(html, str):
-                raise RendererError(errors.RENDER_FAILED, "renderer returned no HTML")
+            state, html = await self._run(island, work)
         except RendererError as exc:
-            log.warning("conn=%d island=%d %s error: %s", self.id, island.id, island.name, exc)
-            await self.send(wire.encode_error(exc.code, exc.message, island.id))
+            log.warning(
+                "event=handler_error conn=%d island=%d/%s handler=%s code=%s error=%r",
+                self.id, island.id, island.name, work.handler, exc.code, exc.message,
+            )
+            await self._error(island.id, exc.code, exc.message)
             return
         island.state = state
-        await self.send(self._patch(island, html))
+        patch = self._patch(island, html)
+        metrics = self.hub.metrics
+        metrics.events.labels("ok").inc()
+        metrics.patch_bytes.observe(len(patch))
+        metrics.latency.observe(trio.current_time() - work.received)
+        await self.send(patch)
+
+    async def _run(self, island: LiveIsland, work: Work) -> tuple[Any, str]:
+        """Ask a renderer for the island's next state and HTML; check what comes back."""
+        pool = self.hub.pool
+        if work.handler is None:
+            body = await pool.call("render", island=island.name, state=island.state)
+            state = island.state
+        else:
+            body = await pool.call(
+                "event", island=island.name, handler=work.handler, state=island.state,
+                payload=work.payload,
+            )
+            state = body.get("state")
+            limit = self.hub.settings.state_max
+            if len(cbor2.dumps(state)) > limit:
+                raise RendererError(
+                    errors.STATE_TOO_LARGE,
+                    f"{island.name}.{work.handler} made a state over {limit} bytes; "
+                    "the old state is kept",
+                )
+        html = body.get("html")
+        if not isinstance(html, str):
+            raise RendererError(errors.RENDER_FAILED, "the renderer returned no HTML")
+        return state, html
 
     @staticmethod
     def _patch(island: LiveIsland, html: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
@@ -56,6 +56,7 @@ class RendererPool:
         self.timeout = timeout
         self.catalog = Catalog()
         self.restarts = 0
+        self.on_restart: Callable[[], None] = lambda: None
         self._links: set[RendererLink] = set()
         self._idle_send, self._idle_receive = trio.open_memory_channel[RendererLink](math.inf)
 
@@ -100,7 +101,8 @@ class RendererPool:
             if trio.current_time() - began > 10:
                 backoff = 0.05
             self.restarts += 1
-            log.warning("renderer slot %d: restarting in %.2fs", slot, backoff)
+            self.on_restart()
+            log.warning("event=renderer_restart slot=%d delay=%.2f", slot, backoff)
             await trio.sleep(backoff)
             backoff = min(backoff * 2, RESTART_BACKOFF_MAX)
 

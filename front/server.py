@@ -14,8 +14,12 @@ from nowaki.front.app import FrontApp
 from nowaki.front.config import Settings
 from nowaki.front.hub import Hub
 from nowaki.front.pool import RendererPool
+from nowaki.front.websocket import CLOSE_GOING_AWAY
 
 log = logging.getLogger("nowaki.front")
+
+SHUTDOWN_DRAIN = 1.5
+"""Seconds live sockets get to close before the front stops anyway (exit well within 5 s)."""
 
 
 def hypercorn_config(settings: Settings) -> Config:
@@ -26,7 +30,7 @@ def hypercorn_config(settings: Settings) -> Config:
     config.websocket_max_message_size = settings.frame_max
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")  # ours, not a second handler
-    config.graceful_timeout = 2.0
+    config.graceful_timeout = 1.0
     return config
 
 
@@ -38,15 +42,18 @@ async def run(
 ) -> None:
     """Serve until SIGTERM or SIGINT; ``started`` with the bound addresses."""
     hub = Hub(settings, pool)
+    pool.on_restart = hub.metrics.restarts.inc
     stop = trio.Event()
+    drained = trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)
-        log.info("%d renderers up for %s", len(pool.sources), settings.app)
+        log.info("event=renderers_up count=%d app=%s", len(pool.sources), settings.app)
+        nursery.start_soon(hub.broadcast_presence)
 
         async def watch_signals() -> None:
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
-                    log.info("received %s: shutting down", signal.Signals(signum).name)
+                    log.info("event=shutdown signal=%s", signal.Signals(signum).name)
                     stop.set()
                     return
 
@@ -54,10 +61,20 @@ async def run(
         app: Any = FrontApp(hub)  # an ASGI callable; hypercorn's types want its own TypedDicts
         binds = await nursery.start(
             lambda task_status: hypercorn_serve(
-                app, hypercorn_config(settings), shutdown_trigger=stop.wait, task_status=task_status
+                app, hypercorn_config(settings), shutdown_trigger=drained.wait,
+                task_status=task_status,
             )
         )
         log.info("nowaki front on %s", ", ".join(binds))
         task_status.started(binds)
         await stop.wait()
+        # Going away: tell every live client (1001) so it reconnects elsewhere,
+        # give the sockets a moment to close, then stop hypercorn and renderers.
+        hub.close_all(CLOSE_GOING_AWAY, "server shutting down")
+        with trio.move_on_after(SHUTDOWN_DRAIN):
+            while hub.admitted:
+                await trio.sleep(0.02)
+        drained.set()
+        with trio.move_on_after(SHUTDOWN_DRAIN):
+            await trio.sleep(0.1)
         nursery.cancel_scope.cancel()

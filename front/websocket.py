@@ -1,40 +1,31 @@
-"""The I/O shell around LiveConnection: accept, read frames, one writer, close.
+"""The I/O shell around LiveConnection: admit, read frames, one writer, close.
 
-Connections are accepted before any refusal so the browser can be told why
-with an application close code (hypercorn turns a pre-accept close into an
-HTTP 403 the browser only sees as 1006).
+Sockets are accepted before any refusal so the browser can be told why with
+an application close code (hypercorn turns a pre-accept close into an HTTP
+403 that the browser sees only as 1006).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import trio
 
 from nowaki.front.http import Receive, Send
 from nowaki.front.hub import Hub
-from nowaki.front.live import LiveConnection
+from nowaki.front.live import Close, LiveConnection, Outgoing
 
 log = logging.getLogger("nowaki.front")
 
 OUTBOX_SIZE = 64
 """Frames queued for one client before producers wait for the socket."""
 
+CLOSE_GOING_AWAY = 1001
 CLOSE_IDLE = 4408
+CLOSE_OVER_CAP = 4429
 
 
-@dataclass(frozen=True, slots=True)
-class Close:
-    """Ask the writer to close the socket after what is queued."""
-
-    code: int
-    reason: str
-
-
-async def _writer(
-    outbox: trio.MemoryReceiveChannel[str | Close], send: Send, done: trio.Event
-) -> None:
+async def _writer(outbox: trio.MemoryReceiveChannel[Outgoing], send: Send, done: trio.Event) -> None:
     try:
         async for item in outbox:
             if isinstance(item, Close):
@@ -47,17 +38,19 @@ async def _writer(
 
 async def serve_live(hub: Hub, receive: Receive, send: Send) -> None:
     """Run one ``/__nowaki/live`` socket until the client leaves or is dropped."""
-    first = await receive()
-    if first["type"] != "websocket.connect":
+    if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    outbox_send, outbox_receive = trio.open_memory_channel[str | Close](OUTBOX_SIZE)
+    outbox_send, outbox_receive = trio.open_memory_channel[Outgoing](OUTBOX_SIZE)
+    writer_done = trio.Event()
     async with trio.open_nursery() as nursery:
         connection = LiveConnection(hub, outbox_send, nursery)
-        hub.connections[connection.id] = connection
-        log.info("conn=%d connect", connection.id)
-        reason = "closed by client"
-        writer_done = trio.Event()
+        if not hub.admit(connection):
+            log.warning("event=refuse conn=%d reason=cap live_max=%s", connection.id, hub.settings.live_max)
+            await send({"type": "websocket.close", "code": CLOSE_OVER_CAP, "reason": "over capacity"})
+            return
+        log.info("event=connect conn=%d", connection.id)
+        reason = "client closed"
         try:
             nursery.start_soon(_writer, outbox_receive, send, writer_done)
             while True:
@@ -65,7 +58,7 @@ async def serve_live(hub: Hub, receive: Receive, send: Send) -> None:
                     message = await receive()
                 if idle.cancelled_caught:
                     reason = "idle timeout"
-                    await outbox_send.send(Close(CLOSE_IDLE, "idle timeout"))
+                    connection.close(CLOSE_IDLE, "idle timeout")
                     with trio.move_on_after(1):
                         await writer_done.wait()
                     break
@@ -75,6 +68,6 @@ async def serve_live(hub: Hub, receive: Receive, send: Send) -> None:
                     frame = message.get("text")
                     await connection.receive(frame if frame is not None else message.get("bytes", b""))
         finally:
-            del hub.connections[connection.id]
-            log.info("conn=%d disconnect (%s)", connection.id, reason)
+            hub.release(connection)
+            log.info("event=disconnect conn=%d reason=%r", connection.id, reason)
             nursery.cancel_scope.cancel()
