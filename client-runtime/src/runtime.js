@@ -226,8 +226,13 @@ const down = (code) => {
     state("refused");
     delay = 3e4 + Math.random() * 3e4;
   } else {
-    // 100 ms, 300 ms, then full jitter under a doubling cap of 15 s.
+    // 100 ms, 300 ms, then full jitter under a doubling cap of 15 s; after
+    // 12 failed tries in a row (about a minute) give up until the tab is
+    // shown again, so a page without a live server (a static deploy, a
+    // proxy that blocks upgrades) never hammers anyone. retry = -1 marks
+    // "given up, but a visible tab may try once more".
     state("disconnected");
+    if (tries > 11) return (retry = -1);
     delay =
       tries < 2
         ? tries * 200 + 100
