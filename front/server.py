@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import signal
 from typing import Any
 
@@ -31,7 +32,15 @@ def hypercorn_config(settings: Settings) -> Config:
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")  # ours, not a second handler
     config.graceful_timeout = 1.0
+    config.backlog = 2048  # a burst of reconnecting clients must not overflow the accept queue
     return config
+
+
+def _raise_file_limit() -> None:
+    """Every live connection is a descriptor: allow as many as the hard limit does."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 async def run(
@@ -41,6 +50,7 @@ async def run(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until SIGTERM or SIGINT; ``started`` with the bound addresses."""
+    _raise_file_limit()
     hub = Hub(settings, pool)
     pool.on_restart = hub.metrics.restarts.inc
     stop = trio.Event()

@@ -102,9 +102,9 @@ def test_focused_input_keeps_value_and_caret(front: Front, open_page) -> None:
         )
         assert kept == {"active": True, "mark": "name", "value": "typed by me", "start": 3, "end": 7}
 
-    # Typing goes on where the caret was.
+    # Typing replaces the kept selection ("ed b", 3..7).
     page.keyboard.type("X")
-    expect(name).to_have_value("typX by me")
+    expect(name).to_have_value("typXy me")
 
 
 def test_demo_client_island_keeps_its_state(demo_front: Front, open_page) -> None:

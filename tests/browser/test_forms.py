@@ -90,10 +90,16 @@ def test_echo_form_payload_has_fields_and_submitter(front: Front, open_page) -> 
     expect(echo.locator('dd[data-field="n"]')).to_have_text("42")
     expect(echo.locator('dd[data-field="via"]')).to_have_text("button")
 
-    # Enter in a field submits without a submitter: no `via` this time.
+    # Enter in a field submits through the default button: `via` is sent again.
+    echo.locator("input[name=n]").fill("")
     echo.locator("input[name=text]").fill("again")
     echo.locator("input[name=text]").press("Enter")
     expect(echo.locator('dd[data-field="text"]')).to_have_text("again")
+    expect(echo.locator('dd[data-field="n"]')).to_have_text("")
+    expect(echo.locator('dd[data-field="via"]')).to_have_text("button")
+
+    # A submit without a submitter (form.requestSubmit()): only the fields.
+    page.evaluate("document.querySelector('nowaki-live[data-island=Echo] form').requestSubmit()")
     expect(fields).to_have_count(2)
     expect(echo.locator('dd[data-field="via"]')).to_have_count(0)
 
