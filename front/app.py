@@ -7,6 +7,7 @@ import logging
 from urllib.parse import parse_qsl
 
 from nowaki.front.assets import RUNTIME_PATH, Asset, load_runtime, script_tag
+from nowaki.front.dev import error_page
 from nowaki.front.http import Receive, Scope, Send, header, respond, respond_text
 from nowaki.front.hub import Hub
 from nowaki.front.metrics import CONTENT_TYPE
@@ -94,7 +95,11 @@ class FrontApp:
 
     async def _page(self, scope: Scope, send: Send, path: str, head: bool) -> None:
         route = path.rstrip("/") or "/"
-        if route not in self.hub.pool.catalog.pages:
+        if self.hub.pool.app_error is not None and not self.hub.pool.up:
+            route_known = True  # the catalog is stale while the app does not load
+        else:
+            route_known = route in self.hub.pool.catalog.pages
+        if not route_known:
             await respond_text(send, 404, f"404 not found: {path}\n", head)
             return
         request = {
@@ -105,8 +110,11 @@ class FrontApp:
         try:
             reply = await self.hub.pool.call("page", route=route, request=request)
         except RendererError as exc:
-            log.error("page %s failed: %s", route, exc)
-            await respond_text(send, 500, f"500 internal server error ({exc.code})\n", head)
+            log.error("event=page_error route=%s code=%s error=%r", route, exc.code, exc.message)
+            if self.hub.settings.dev:
+                await respond(send, 500, error_page(exc.message).encode(), head_only=head)
+            else:
+                await respond_text(send, 500, f"500 internal server error ({exc.code})\n", head)
             return
         html = assemble(reply.get("parts", []), self.hub.settings.secret, self._script)
         await respond(send, 200, html.encode(), head_only=head)

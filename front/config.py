@@ -109,6 +109,7 @@ class Settings:
     state_max: int = 64 * 1024
     islands_max: int = 64
     sandbox: bool = True
+    dev: bool = False
 
     @classmethod
     def load(

@@ -16,6 +16,7 @@ import trio
 from nowaki.front.config import Settings
 from nowaki.front.metrics import Metrics
 from nowaki.front.pool import RendererPool
+from nowaki.protocol import browser_wire as wire
 
 if TYPE_CHECKING:
     from nowaki.front.live import LiveConnection
@@ -69,12 +70,21 @@ class Hub:
             count = len(self.joined)
             behind = False
             for connection in list(self.joined.values()):
-                if connection.presence_seen != count and not connection.offer_presence(count):
+                if connection.presence_seen == count:
+                    continue
+                if connection.offer(wire.encode_presence(count)):
+                    connection.presence_seen = count
+                else:
                     behind = True  # outbox full: that client gets the count next round
             self.presence_broadcasts += 1
             if behind:
                 self._dirty.set()
             await trio.sleep(interval)
+
+    def reload_all(self) -> None:
+        """Tell every live browser to reload the page (dev mode: the code changed)."""
+        for connection in list(self.admitted.values()):
+            connection.offer(wire.encode_reload())
 
     def close_all(self, code: int, reason: str) -> None:
         """Ask every live socket to close (shutdown: 1001, going away)."""

@@ -80,13 +80,12 @@ class LiveConnection:
     async def send(self, text: str) -> None:
         await self._outbox.send(text)
 
-    def offer_presence(self, count: int) -> bool:
-        """Queue a presence update unless the outbox is full; True if queued."""
+    def offer(self, text: str) -> bool:
+        """Queue a frame unless the outbox is full or closed; True if queued."""
         try:
-            self._outbox.send_nowait(wire.encode_presence(count))
-        except trio.WouldBlock:
+            self._outbox.send_nowait(text)
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
             return False
-        self.presence_seen = count
         return True
 
     def close(self, code: int, reason: str) -> None:

@@ -57,8 +57,15 @@ class RendererPool:
         self.catalog = Catalog()
         self.restarts = 0
         self.on_restart: Callable[[], None] = lambda: None
+        self.keep_trying = False
+        """Start even if no renderer can (dev mode), instead of failing start."""
+        self.app_error: str | None = None
+        """Why the app cannot load, as the renderers report it (dev mode shows it)."""
+        self._wake = trio.Event()
         self._links: set[RendererLink] = set()
-        self._idle_send, self._idle_receive = trio.open_memory_channel[RendererLink](math.inf)
+        self._idle_send, self._idle_receive = trio.open_memory_channel[RendererLink | None](
+            math.inf
+        )
 
     @classmethod
     def of_processes(
@@ -95,16 +102,21 @@ class RendererPool:
                 await self._run_one(slot, source, task_status if not started else None)
                 started = True
             except (PoolStartError, OSError) as exc:
-                if not started:
+                if not started and not self.keep_trying:
                     raise PoolStartError(f"renderer slot {slot}: {exc}") from exc
                 log.warning("renderer slot %d: %s", slot, exc)
+                if not started:
+                    started = True  # dev mode: serve the error page until the app loads
+                    task_status.started()
             if trio.current_time() - began > 10:
                 backoff = 0.05
             self.restarts += 1
             self.on_restart()
             log.warning("event=renderer_restart slot=%d delay=%.2f", slot, backoff)
-            await trio.sleep(backoff)
-            backoff = min(backoff * 2, RESTART_BACKOFF_MAX)
+            wake = self._wake
+            with trio.move_on_after(backoff):
+                await wake.wait()
+            backoff = 0.05 if wake.is_set() else min(backoff * 2, RESTART_BACKOFF_MAX)
 
     async def _run_one(
         self, slot: int, source: Source, task_status: trio.TaskStatus[None] | None
@@ -112,19 +124,26 @@ class RendererPool:
         async with source.open(slot) as peer:
             link = RendererLink(peer.send, peer.receive, peer.name, kill=peer.kill)
             self._links.add(link)
+            failure: PoolStartError | None = None
             try:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(link.run)
-                    await self._hello(link, source)
-                    self._idle_send.send_nowait(link)
-                    log.info("renderer %s up", peer.name)
-                    if task_status is not None:
-                        task_status.started()
-                    await link.dead.wait()
+                    try:
+                        await self._hello(link, source)
+                    except PoolStartError as exc:
+                        failure = exc  # raised below, outside the nursery's exception group
+                    else:
+                        self._idle_send.send_nowait(link)
+                        log.info("renderer %s up", peer.name)
+                        if task_status is not None:
+                            task_status.started()
+                        await link.dead.wait()
                     nursery.cancel_scope.cancel()
             finally:
                 self._links.discard(link)
                 link.kill("pool stopping")
+            if failure is not None:
+                raise failure
 
     async def _hello(self, link: RendererLink, source: Source) -> None:
         fields: dict[str, Any] = {"version": VERSION}
@@ -134,6 +153,9 @@ class RendererPool:
             with trio.fail_after(max(self.timeout, 30.0)):
                 hello = await link.call("hello", **fields)
         except (RendererError, NotSent, trio.TooSlowError) as exc:
+            if isinstance(exc, RendererError) and exc.code == errors.APP_FAILED:
+                self.app_error = exc.message
+                self._idle_send.send_nowait(None)  # wakes a waiting caller to report it
             link.kill(f"no hello: {exc}")
             raise PoolStartError(f"renderer {link.name} did not start: {exc}") from exc
         if hello.get("version") != VERSION:
@@ -142,12 +164,26 @@ class RendererPool:
                 f"renderer {link.name} speaks version {hello.get('version')}, not {VERSION}"
             )
         self.catalog = Catalog(hello)
+        self.app_error = None
+
+    def restart_all(self) -> None:
+        """Replace every renderer now, skipping any restart backoff (dev: code changed)."""
+        for link in list(self._links):
+            link.kill("restart requested")
+        self._wake.set()
+        self._wake = trio.Event()
 
     async def _acquire(self) -> RendererLink:
+        if self.app_error is not None and not self.up:
+            raise RendererError(errors.APP_FAILED, self.app_error)
         with trio.move_on_after(ACQUIRE_TIMEOUT):
             while True:
                 link = await self._idle_receive.receive()
-                if link.alive:
+                if link is None:  # the app stopped loading: fail now, and wake the next caller
+                    if self.app_error is not None:
+                        self._idle_send.send_nowait(None)
+                        raise RendererError(errors.APP_FAILED, self.app_error)
+                elif link.alive:
                     return link
         raise RendererError(errors.UNAVAILABLE, "no renderer became free in time")
 

@@ -13,6 +13,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from nowaki.front.app import FrontApp
 from nowaki.front.config import Settings
+from nowaki.front.dev import watch
 from nowaki.front.hub import Hub
 from nowaki.front.pool import RendererPool
 from nowaki.front.websocket import CLOSE_GOING_AWAY
@@ -59,6 +60,8 @@ async def run(
         await nursery.start(pool.run)
         log.info("event=renderers_up count=%d app=%s", len(pool.sources), settings.app)
         nursery.start_soon(hub.broadcast_presence)
+        if settings.dev:
+            nursery.start_soon(watch, hub, settings.app)
 
         async def watch_signals() -> None:
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:

@@ -70,6 +70,7 @@ def _serve(settings: Settings, addresses: Sequence[str] = (), key: str | None = 
                 "NOWAKI_RENDER_TIMEOUT": str(settings.render_timeout),
             },
         )
+    pool.keep_trying = settings.dev
     failed = False
     try:
         trio.run(run, settings, pool)
@@ -82,6 +83,10 @@ def _serve(settings: Settings, addresses: Sequence[str] = (), key: str | None = 
 
 def _start(args: argparse.Namespace) -> int:
     return _serve(_settings(args))
+
+
+def _dev(args: argparse.Namespace) -> int:
+    return _serve(_settings(args, dev=True))
 
 
 def _front(args: argparse.Namespace) -> int:
@@ -130,6 +135,11 @@ def parser() -> argparse.ArgumentParser:
     start = commands.add_parser("start", help="serve an app: the front and its renderer pool")
     _add_options(start)
     start.set_defaults(run=_start)
+
+    dev = commands.add_parser("dev", help="like start, but restart renderers and reload browsers "
+                              "when app code changes")
+    _add_options(dev)
+    dev.set_defaults(run=_dev)
 
     front = commands.add_parser("front", help="serve an app with renderer services (no pool)")
     _add_options(front)

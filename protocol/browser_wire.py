@@ -121,6 +121,11 @@ def encode_pong() -> str:
     return '{"type":"pong"}'
 
 
+def encode_reload() -> str:
+    """``reload``: the app's code changed (dev mode); reload the page."""
+    return '{"type":"reload"}'
+
+
 def encode_presence(count: int) -> str:
     """``presence``: live connections on this front."""
     return _dump({"type": "presence", "count": count})

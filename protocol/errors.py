@@ -28,6 +28,7 @@ STATE_FAILED = "state_failed"
 PAGE_FAILED = "page_failed"
 STATE_INVALID = "state_invalid"
 ISLAND_ROOT = "island_root"
+APP_FAILED = "app_failed"
 
 # Added by the front when a renderer fails it.
 TIMEOUT = "timeout"

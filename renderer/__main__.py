@@ -6,9 +6,10 @@ import argparse
 import os
 import socket
 import sys
+import traceback
 from pathlib import Path
 
-from nowaki.renderer.app import AppError, load
+from nowaki.renderer.app import App, AppError, load
 from nowaki.renderer.sandbox import DEFAULT_MEMORY, apply
 from nowaki.renderer.serve import serve_listener, serve_pipes
 from nowaki.renderer.worker import Worker
@@ -58,25 +59,27 @@ def main(argv: list[str] | None = None) -> int:
     memory = int(os.environ.get("NOWAKI_RENDER_MEMORY", DEFAULT_MEMORY))
     active = apply(memory, network=not args.no_sandbox)
     sys.path.insert(0, str(Path(args.app).resolve()))
+    app: App | None = None
+    failure: str | None = None
     try:
         app = load(Path(args.app))
     except AppError as exc:
-        print(f"nowaki renderer: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:
-        print(f"nowaki renderer: the app failed to import: {type(exc).__name__}: {exc}",
-              file=sys.stderr)
-        import traceback
+        failure = str(exc)
+    except Exception:
+        # Keep serving, so the front can show why (dev mode shows it in the browser).
+        failure = "the app failed to import:\n" + traceback.format_exc(limit=-8)
+    if failure is not None:
+        print(f"nowaki renderer {os.getpid()}: {failure}", file=sys.stderr)
+    else:
+        assert app is not None
+        print(
+            f"nowaki renderer {os.getpid()}: {len(app.islands)} islands, {len(app.pages)} pages; "
+            f"sandbox: {', '.join(active) or 'none'}",
+            file=sys.stderr,
+        )
 
-        traceback.print_exc()
-        return 2
-    print(
-        f"nowaki renderer {os.getpid()}: {len(app.islands)} islands, {len(app.pages)} pages; "
-        f"sandbox: {', '.join(active) or 'none'}",
-        file=sys.stderr,
-    )
     def make_worker() -> Worker:
-        return Worker(app, shared_key=args.key, timeout=args.deadline)
+        return Worker(app, shared_key=args.key, timeout=args.deadline, failure=failure)
 
     if listener is not None:
         print(f"nowaki renderer: listening on {args.listen}", file=sys.stderr)

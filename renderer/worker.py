@@ -44,13 +44,26 @@ class Worker:
     """Serves one app. ``shared_key`` is required in ``hello`` when set (TCP services)."""
 
     def __init__(
-        self, app: App, shared_key: str | None = None, timeout: float | None = None
+        self,
+        app: App | None,
+        shared_key: str | None = None,
+        timeout: float | None = None,
+        failure: str | None = None,
     ) -> None:
-        self.app = app
+        if app is None and failure is None:
+            raise ValueError("a worker needs an app, or the reason it has none")
+        self.failure = failure
+        self._app = app
         self.shared_key = shared_key
         self.timeout = timeout
         self._greeted = shared_key is None  # with a key, nothing is served before hello
         self._root_checked: set[str] = set()
+
+    @property
+    def app(self) -> App:
+        """The loaded app (ops other than hello never run without one)."""
+        assert self._app is not None
+        return self._app
 
     # -- dispatch ---------------------------------------------------------
 
@@ -63,6 +76,8 @@ class Worker:
             return error(raw_id if isinstance(raw_id, int) else 0, exc.code, str(exc))
         if not self._greeted and op != "hello":
             return error(request_id, errors.FORBIDDEN, "say hello with the shared key first")
+        if self.failure is not None and op != "hello":
+            return error(request_id, errors.APP_FAILED, self.failure)
         try:
             with deadline(self.timeout):
                 body = getattr(self, f"_op_{op}")(message)
@@ -86,6 +101,8 @@ class Worker:
                 f"renderer speaks version {VERSION}, front sent {message['version']}",
             )
         self._greeted = True
+        if self.failure is not None:
+            raise Failure(errors.APP_FAILED, self.failure)
         return {
             "version": VERSION,
             "islands": {

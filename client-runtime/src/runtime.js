@@ -188,6 +188,9 @@ const connect = () => {
       fire(x ? x.e : doc, "error", { code: m.code, message: m.message });
     }
 
+    // Dev mode: the app's code changed.
+    if (t == "reload") location.reload();
+
     if (t == "presence") {
       for (const e of doc.querySelectorAll("[data-nowaki-presence]"))
         e.textContent = m.count;
