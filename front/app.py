@@ -38,7 +38,7 @@ class FrontApp:
             await self._http(scope, send)
         elif kind == "websocket":
             if scope["path"] == LIVE_PATH:
-                await serve_live(self.hub, receive, send)
+                await serve_live(self.hub, scope, receive, send)
             else:
                 await receive()
                 await send({"type": "websocket.close", "code": 1000})

@@ -50,6 +50,14 @@ def _host(raw: str) -> str:
     return raw
 
 
+def _origins(raw: str) -> frozenset[str]:
+    origins = frozenset(o.strip().rstrip("/").lower() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if "://" not in origin:
+            raise ValueError(f"must list origins like https://example.com, not {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One setting: its Settings field, variable, flag, parser and help."""
@@ -86,6 +94,15 @@ OPTIONS: tuple[Option, ...] = (
            "largest island state in bytes of CBOR (default 65536)"),
     Option("islands_max", "NOWAKI_LIVE_ISLANDS", "--live-islands", _number(1, True),
            "most islands one connection may join (default 64)"),
+    Option("event_rate", "NOWAKI_LIVE_RATE", "--live-rate", _number(0.1),
+           "events per second one connection may send, on average (default 50)"),
+    Option("event_burst", "NOWAKI_LIVE_BURST", "--live-burst", _number(1, True),
+           "events one connection may send at once above the rate (default 100)"),
+    Option("per_ip_max", "NOWAKI_LIVE_PER_IP", "--live-per-ip", _number(1, True),
+           "most live connections from one client address (default 256)"),
+    Option("allowed_origins", "NOWAKI_ALLOWED_ORIGINS", "--allowed-origins", _origins,
+           "extra origins allowed to open the live socket, comma-separated "
+           "(the page's own host is always allowed)"),
 )
 
 
@@ -108,6 +125,10 @@ class Settings:
     frame_max: int = 32 * 1024
     state_max: int = 64 * 1024
     islands_max: int = 64
+    event_rate: float = 50.0
+    event_burst: int = 100
+    per_ip_max: int = 256
+    allowed_origins: frozenset[str] = frozenset()
     sandbox: bool = True
     dev: bool = False
 

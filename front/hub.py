@@ -35,17 +35,24 @@ class Hub:
     """Accepted sockets under the cap, joined or not."""
     joined: dict[int, LiveConnection] = field(default_factory=dict)
     """Connections whose join succeeded: what presence counts."""
+    per_address: dict[str, int] = field(default_factory=dict)
+    """Admitted sockets per client address (``NOWAKI_LIVE_PER_IP``)."""
     presence_broadcasts: int = 0
     _dirty: trio.Event = field(default_factory=trio.Event)
 
-    def admit(self, connection: LiveConnection) -> bool:
-        """Take a new socket if under ``NOWAKI_LIVE_MAX``; False means refuse it."""
+    def admit(self, connection: LiveConnection) -> str | None:
+        """Take a new socket, or say why not: over ``NOWAKI_LIVE_MAX`` or the per-address cap."""
         cap = self.settings.live_max
         if cap is not None and len(self.admitted) >= cap:
-            self.metrics.refused.labels("cap").inc()
-            return False
-        self.admitted[connection.id] = connection
-        return True
+            refusal = "cap"
+        elif self.per_address.get(connection.address, 0) >= self.settings.per_ip_max:
+            refusal = "per_ip"
+        else:
+            self.admitted[connection.id] = connection
+            self.per_address[connection.address] = self.per_address.get(connection.address, 0) + 1
+            return None
+        self.metrics.refused.labels(refusal).inc()
+        return refusal
 
     def mark_joined(self, connection: LiveConnection) -> None:
         """Count a connection in presence from its first successful join."""
@@ -56,7 +63,12 @@ class Hub:
 
     def release(self, connection: LiveConnection) -> None:
         """Forget a closed connection at once: its slot and its presence."""
-        self.admitted.pop(connection.id, None)
+        if self.admitted.pop(connection.id, None) is not None:
+            left = self.per_address[connection.address] - 1
+            if left:
+                self.per_address[connection.address] = left
+            else:
+                del self.per_address[connection.address]
         if self.joined.pop(connection.id, None) is not None:
             self.metrics.live.set(len(self.joined))
             self._dirty.set()

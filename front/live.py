@@ -32,6 +32,37 @@ log = logging.getLogger("nowaki.front")
 
 _connection_ids = itertools.count(1)
 
+OUTBOX_FRAMES = 64
+"""Frames queued for one client: the bounded send buffer."""
+
+SLOW_CLIENT_GRACE = 5.0
+"""Seconds a full outbox may stay full before its client is dropped."""
+
+ISLAND_QUEUE_MAX = 128
+"""Events of one island waiting for a renderer before more are refused."""
+
+
+class TokenBucket:
+    """``rate`` events per second on average, ``burst`` at once."""
+
+    __slots__ = ("_last", "_rate", "_size", "_tokens")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate = rate
+        self._size = float(burst)
+        self._tokens = float(burst)
+        self._last: float | None = None
+
+    def take(self, now: float) -> bool:
+        """Spend one token if there is one."""
+        if self._last is not None:
+            self._tokens = min(self._size, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class Close:
@@ -69,16 +100,36 @@ class LiveIsland:
 class LiveConnection:
     """Protocol logic for one socket; the socket's writer task drains ``outbox``."""
 
-    def __init__(self, hub: Hub, outbox: trio.MemorySendChannel[Outgoing], nursery: trio.Nursery) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        outbox: trio.MemorySendChannel[Outgoing],
+        nursery: trio.Nursery,
+        address: str = "",
+    ) -> None:
         self.id = next(_connection_ids)
         self.hub = hub
+        self.address = address
         self.islands: dict[int, LiveIsland] = {}
         self.presence_seen = -1  # last presence count queued for this client
         self._outbox = outbox
         self._nursery = nursery
+        settings = hub.settings
+        self._bucket = TokenBucket(settings.event_rate, settings.event_burst)
 
     async def send(self, text: str) -> None:
-        await self._outbox.send(text)
+        """Queue a frame; a client that stops reading for SLOW_CLIENT_GRACE is dropped."""
+        try:
+            self._outbox.send_nowait(text)
+            return
+        except trio.WouldBlock:
+            pass
+        with trio.move_on_after(SLOW_CLIENT_GRACE):
+            await self._outbox.send(text)
+            return
+        log.warning("event=slow_client conn=%d queued=%d", self.id, OUTBOX_FRAMES)
+        self.hub.metrics.refused.labels("slow_client").inc()
+        self._nursery.cancel_scope.cancel()
 
     def offer(self, text: str) -> bool:
         """Queue a frame unless the outbox is full or closed; True if queued."""
@@ -104,6 +155,12 @@ class LiveConnection:
             await self.send(wire.encode_error(exc.code, str(exc)))
             return
         if isinstance(message, wire.Event):
+            if not self._bucket.take(trio.current_time()):
+                await self._error(
+                    message.id, errors.RATE_LIMITED,
+                    f"over {self.hub.settings.event_rate:g} events per second; event dropped",
+                )
+                return
             await self._on_event(message)
         elif isinstance(message, wire.Join):
             await self._on_join(message)
@@ -159,6 +216,12 @@ class LiveConnection:
             await self._error(
                 event.id, errors.UNKNOWN_HANDLER,
                 f"island {island.name!r} has no handler {event.handler!r}",
+            )
+            return
+        if len(island.queue) >= ISLAND_QUEUE_MAX:
+            await self._error(
+                event.id, errors.RATE_LIMITED,
+                f"{ISLAND_QUEUE_MAX} events of this island are already waiting; event dropped",
             )
             return
         self._enqueue(island, Work(event.handler, event.payload, trio.current_time()))

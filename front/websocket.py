@@ -8,21 +8,42 @@ an application close code (hypercorn turns a pre-accept close into an HTTP
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import trio
 
-from nowaki.front.http import Receive, Send
+from nowaki.front.http import Receive, Scope, Send, header
 from nowaki.front.hub import Hub
-from nowaki.front.live import Close, LiveConnection, Outgoing
+from nowaki.front.live import OUTBOX_FRAMES, Close, LiveConnection, Outgoing
 
 log = logging.getLogger("nowaki.front")
 
-OUTBOX_SIZE = 64
-"""Frames queued for one client before producers wait for the socket."""
-
 CLOSE_GOING_AWAY = 1001
+CLOSE_ORIGIN = 4403
 CLOSE_IDLE = 4408
 CLOSE_OVER_CAP = 4429
+
+_REFUSALS = {
+    "cap": "over capacity",
+    "per_ip": "too many connections from this address",
+}
+
+
+def origin_allowed(scope: Scope, allowed: frozenset[str]) -> bool:
+    """Same host as the request (any scheme), or listed in ``NOWAKI_ALLOWED_ORIGINS``.
+
+    No Origin header at all is allowed: browsers always send one on a
+    WebSocket, so its absence means a non-browser client, which could forge
+    any Origin anyway; the check exists to stop other sites' pages.
+    """
+    origin = header(scope, b"origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/").lower()
+    if origin in allowed:
+        return True
+    host = (header(scope, b"host") or "").lower()
+    return bool(host) and urlsplit(origin).netloc == host
 
 
 async def _writer(outbox: trio.MemoryReceiveChannel[Outgoing], send: Send, done: trio.Event) -> None:
@@ -36,20 +57,28 @@ async def _writer(outbox: trio.MemoryReceiveChannel[Outgoing], send: Send, done:
         done.set()
 
 
-async def serve_live(hub: Hub, receive: Receive, send: Send) -> None:
+async def serve_live(hub: Hub, scope: Scope, receive: Receive, send: Send) -> None:
     """Run one ``/__nowaki/live`` socket until the client leaves or is dropped."""
     if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    outbox_send, outbox_receive = trio.open_memory_channel[Outgoing](OUTBOX_SIZE)
+    address = (scope.get("client") or ("", 0))[0]
+    outbox_send, outbox_receive = trio.open_memory_channel[Outgoing](OUTBOX_FRAMES)
     writer_done = trio.Event()
     async with trio.open_nursery() as nursery:
-        connection = LiveConnection(hub, outbox_send, nursery)
-        if not hub.admit(connection):
-            log.warning("event=refuse conn=%d reason=cap live_max=%s", connection.id, hub.settings.live_max)
-            await send({"type": "websocket.close", "code": CLOSE_OVER_CAP, "reason": "over capacity"})
+        connection = LiveConnection(hub, outbox_send, nursery, address)
+        if not origin_allowed(scope, hub.settings.allowed_origins):
+            log.warning("event=refuse conn=%d reason=origin origin=%r", connection.id,
+                        header(scope, b"origin"))
+            hub.metrics.refused.labels("origin").inc()
+            await send({"type": "websocket.close", "code": CLOSE_ORIGIN, "reason": "origin not allowed"})
             return
-        log.info("event=connect conn=%d", connection.id)
+        refusal = hub.admit(connection)
+        if refusal is not None:
+            log.warning("event=refuse conn=%d reason=%s address=%s", connection.id, refusal, address)
+            await send({"type": "websocket.close", "code": CLOSE_OVER_CAP, "reason": _REFUSALS[refusal]})
+            return
+        log.info("event=connect conn=%d address=%s", connection.id, address)
         reason = "client closed"
         try:
             nursery.start_soon(_writer, outbox_receive, send, writer_done)
