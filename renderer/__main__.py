@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     os.close(devnull)
 
     memory = int(os.environ.get("NOWAKI_RENDER_MEMORY", DEFAULT_MEMORY))
-    active = apply(memory, network=not args.no_sandbox)
+    readable = [Path(args.app).resolve(), Path(sys.prefix), Path(sys.base_prefix),
+                Path(__file__).resolve().parent.parent]
+    active = apply(memory, network=not args.no_sandbox, readable=readable)
     sys.path.insert(0, str(Path(args.app).resolve()))
     app: App | None = None
     failure: str | None = None

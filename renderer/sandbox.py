@@ -10,6 +10,8 @@ import ctypes
 import ctypes.util
 import os
 import resource
+import stat
+from pathlib import Path
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -60,9 +62,46 @@ def limit_resources(memory: int) -> list[str]:
     return applied
 
 
-def apply(memory: int, network: bool = True) -> list[str]:
+NOBODY = 65534
+"""The unprivileged user and group a renderer started as root switches to."""
+
+
+def _world_readable(path: Path) -> bool:
+    """Whether any user may read ``path`` (a folder) and reach it from ``/``."""
+    try:
+        if path.stat().st_mode & (stat.S_IROTH | stat.S_IXOTH) != stat.S_IROTH | stat.S_IXOTH:
+            return False
+        return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+    except OSError:
+        return False
+
+
+def drop_privileges(needed: list[Path]) -> bool:
+    """Become ``nobody`` if running as root and everything the renderer reads stays readable.
+
+    Where the app or Python lives in a folder only root may enter (a checkout
+    under /root, say), dropping would break the renderer, so it keeps root and
+    the start log says so.
+    """
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    if not all(_world_readable(path) for path in needed if path.exists()):
+        return False
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+    return True
+
+
+def apply(memory: int, network: bool = True, readable: list[Path] | None = None) -> list[str]:
     """Confine this process; return the protections now active, for the start log."""
     active = limit_resources(memory)
     if network and isolate_network():
         active.append("no network")
+    if os.geteuid() != 0:
+        active.append("unprivileged user")
+    elif drop_privileges(readable or []):
+        active.append("user nobody")
+    else:
+        active.append("still root: the app or Python is not readable by nobody")
     return active
