@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from urllib.parse import parse_qsl
 
 from nowaki.front.assets import RUNTIME_PATH, Asset, load_runtime, script_tag
 from nowaki.front.dev import error_page
-from nowaki.front.http import Receive, Scope, Send, header, respond, respond_text
+from nowaki.front.http import Receive, Scope, Send, header, read_body, respond, respond_text
 from nowaki.front.hub import Hub
 from nowaki.front.metrics import CONTENT_TYPE
 from nowaki.front.pages import assemble
@@ -20,6 +21,8 @@ log = logging.getLogger("nowaki.front")
 LIVE_PATH = "/__nowaki/live"
 HEALTH_PATH = "/__nowaki/health"
 METRICS_PATH = "/__nowaki/metrics"
+PUBLISH_PREFIX = "/__nowaki/publish/"
+PUBLISH_MAX = 64 * 1024
 LONG_CACHE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"no-cache"
 
@@ -35,7 +38,7 @@ class FrontApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, send)
+            await self._http(scope, receive, send)
         elif kind == "websocket":
             if scope["path"] == LIVE_PATH:
                 await serve_live(self.hub, scope, receive, send)
@@ -47,9 +50,12 @@ class FrontApp:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
 
-    async def _http(self, scope: Scope, send: Send) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         head = method == "HEAD"
+        if scope["path"].startswith(PUBLISH_PREFIX):
+            await self._publish(scope, receive, send)
+            return
         if method not in ("GET", "HEAD"):
             await respond(send, 405, b"method not allowed\n", "text/plain",
                           [(b"allow", b"GET, HEAD")])
@@ -64,6 +70,34 @@ class FrontApp:
             await respond(send, 200, self.hub.metrics.exposition(), CONTENT_TYPE, head_only=head)
         else:
             await self._page(scope, send, path, head)
+
+    async def _publish(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /__nowaki/publish/<topic>``: apply subscribed handlers to a JSON body."""
+        token = self.hub.settings.publish_token
+        if token is None:
+            await respond_text(send, 404, "publishing is off (NOWAKI_PUBLISH_TOKEN is unset)\n")
+            return
+        if scope["method"] != "POST":
+            await respond(send, 405, b"method not allowed\n", "text/plain", [(b"allow", b"POST")])
+            return
+        given = header(scope, b"authorization") or ""
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            log.warning("event=publish_refused topic=%s", scope["path"][len(PUBLISH_PREFIX):])
+            await respond(send, 401, b"wrong or missing bearer token\n", "text/plain",
+                          [(b"www-authenticate", b'Bearer realm="nowaki"')])
+            return
+        topic = scope["path"][len(PUBLISH_PREFIX):]
+        body = await read_body(receive, PUBLISH_MAX)
+        try:
+            payload = json.loads(body) if body is not None else None
+        except ValueError:
+            payload = None
+        if not topic or not isinstance(payload, dict):
+            await respond_text(send, 400, f"need a topic and a JSON object of at most {PUBLISH_MAX} bytes\n")
+            return
+        delivered = self.hub.publish(topic, payload)
+        await respond(send, 202, json.dumps({"topic": topic, "instances": delivered}).encode(),
+                      "application/json")
 
     async def _health(self, send: Send, head: bool) -> None:
         """200 while at least one renderer is up, else 503; JSON either way."""

@@ -100,6 +100,13 @@ OPTIONS: tuple[Option, ...] = (
            "events one connection may send at once above the rate (default 100)"),
     Option("per_ip_max", "NOWAKI_LIVE_PER_IP", "--live-per-ip", _number(1, True),
            "most live connections from one client address (default 256)"),
+    Option("resume_seconds", "NOWAKI_LIVE_RESUME", "--live-resume", _number(0),
+           "seconds a dropped connection's island states wait for it to reconnect; 0: off "
+           "(default 120)"),
+    Option("resume_max", "NOWAKI_LIVE_RESUME_MAX", "--live-resume-max", _number(0, True),
+           "dropped connections whose states are kept at once (default 10000)"),
+    Option("resume_bytes", "NOWAKI_LIVE_RESUME_BYTES", "--live-resume-bytes", _number(0, True),
+           "bytes of kept states at most, oldest dropped first (default 64 MiB)"),
     Option("allowed_origins", "NOWAKI_ALLOWED_ORIGINS", "--allowed-origins", _origins,
            "extra origins allowed to open the live socket, comma-separated "
            "(the page's own host is always allowed)"),
@@ -129,6 +136,10 @@ class Settings:
     event_burst: int = 100
     per_ip_max: int = 256
     allowed_origins: frozenset[str] = frozenset()
+    resume_seconds: float = 120.0
+    resume_max: int = 10_000
+    resume_bytes: int = 64 * MIB
+    publish_token: str | None = None
     sandbox: bool = True
     dev: bool = False
 
@@ -154,11 +165,12 @@ class Settings:
                     values[option.name] = option.parse(source)
                 except ValueError as exc:
                     raise ConfigError(f"{label} {exc}") from None
-        return cls(secret=_secret(env), **values)
+        return cls(secret=_secret(env), publish_token=env.get("NOWAKI_PUBLISH_TOKEN") or None, **values)
 
     def describe(self) -> dict[str, Any]:
         """The settings for the start log, without the secret."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "secret"}
+        hidden = {"secret", "publish_token"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
 
 
 def _secret(env: Mapping[str, str]) -> bytes:

@@ -11,6 +11,23 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None if it is longer than ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 def header(scope: Scope, name: bytes) -> str | None:
     """First value of request header ``name`` (lower-case bytes), decoded as latin-1."""
     for key, value in scope.get("headers", ()):

@@ -1,29 +1,26 @@
-"""One live WebSocket connection: its joined islands, their states and event queues.
+"""One live WebSocket connection: wire B messages in, its views of islands, frames out.
 
-Invariant 3 lives here: each island has a FIFO of pending work drained by at
-most one task at a time, so its events apply in order and one at a time,
-while other islands and connections proceed independently. All frames leave
-through one writer task fed by a bounded outbox, so patches, presence and
-closes never interleave.
+Joining verifies tokens (and, after a drop or a restart, restores kept or
+snapshotted states); events go to the island engine (``front/islands.py``).
+All frames leave through one writer task fed by a bounded outbox, so patches,
+presence and closes never interleave.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections import deque
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import cbor2
 import trio
 
+from nowaki.front.islands import Instance, View, Work, enqueue
 from nowaki.protocol import browser_wire as wire
 from nowaki.protocol import errors
-from nowaki.protocol.diff import diff
 from nowaki.protocol.errors import ProtocolError
-from nowaki.protocol.renderer_wire import RendererError
-from nowaki.protocol.token import TokenError, verify
+from nowaki.protocol.token import TokenError, sign_snapshot, verify, verify_snapshot
 
 if TYPE_CHECKING:
     from nowaki.front.hub import Hub
@@ -75,28 +72,6 @@ class Close:
 Outgoing = str | Close
 
 
-@dataclass(frozen=True, slots=True)
-class Work:
-    """One queued job for an island: an event (``handler`` set) or a render (None)."""
-
-    handler: str | None
-    payload: dict[str, str]
-    received: float
-
-
-@dataclass(slots=True)
-class LiveIsland:
-    """An island joined by one connection: the state the front keeps for it."""
-
-    id: int
-    name: str
-    handlers: frozenset[str]
-    state: Any
-    html: str | None = None  # what this client last received; None: no baseline yet
-    queue: deque[Work] = field(default_factory=deque)
-    draining: bool = False
-
-
 class LiveConnection:
     """Protocol logic for one socket; the socket's writer task drains ``outbox``."""
 
@@ -110,7 +85,8 @@ class LiveConnection:
         self.id = next(_connection_ids)
         self.hub = hub
         self.address = address
-        self.islands: dict[int, LiveIsland] = {}
+        self.views: dict[int, View] = {}
+        self.session: str | None = None  # given in the first `joined`; names kept states
         self.presence_seen = -1  # last presence count queued for this client
         self._outbox = outbox
         self._nursery = nursery
@@ -171,129 +147,146 @@ class LiveConnection:
 
     async def _on_join(self, join: wire.Join) -> None:
         settings = self.hub.settings
-        catalog = self.hub.pool.catalog
+        restored = self._restorable(join)
         joined: list[int] = []
         for island_id, token in join.islands:
-            if island_id not in self.islands and len(self.islands) >= settings.islands_max:
-                await self._error(
-                    island_id, errors.TOO_MANY_ISLANDS,
-                    f"at most {settings.islands_max} islands per connection",
-                )
-                continue
-            try:
-                claims = verify(settings.secret, token, settings.token_ttl)
-            except TokenError as exc:
-                log.warning("event=bad_token conn=%d island=%d error=%r", self.id, island_id, str(exc))
-                await self._error(island_id, errors.BAD_TOKEN, str(exc))
-                continue
-            handlers = catalog.islands.get(claims.island)
-            if handlers is None:
-                await self._error(island_id, errors.BAD_TOKEN, f"no island named {claims.island!r}")
-                continue
-            self.islands[island_id] = LiveIsland(island_id, claims.island, handlers, claims.state)
-            joined.append(island_id)
-        await self.send(wire.encode_joined(joined, settings.heartbeat))
+            view = await self._join_one(island_id, token, restored, join.render)
+            if view is not None:
+                joined.append(island_id)
+        first = self.session is None
+        if first:
+            self.session = secrets.token_urlsafe(16)
+        await self.send(wire.encode_joined(joined, settings.heartbeat, self.session if first else None))
         self.hub.mark_joined(self)
         count = len(self.hub.joined)
         if self.presence_seen != count:
             self.presence_seen = count  # first, so the broadcaster does not send it too
             await self.send(wire.encode_presence(count))
-        if join.render:
-            now = trio.current_time()
-            for island_id in joined:
-                self._enqueue(self.islands[island_id], Work(None, {}, now))
+        for island_id in joined:
+            await self._catch_up(self.views[island_id], join.render or island_id in restored)
+
+    def _restorable(self, join: wire.Join) -> dict[int, tuple[str, Any, dict[str, Any]]]:
+        """States this join may resume: kept after a drop here, or a signed snapshot."""
+        if join.resume is not None:
+            kept = self.hub.take_kept(join.resume)
+            if kept:
+                log.info("event=resume conn=%d islands=%d", self.id, len(kept))
+                return kept
+        if join.snapshot is not None:
+            settings = self.hub.settings
+            try:
+                return verify_snapshot(settings.secret, join.snapshot, settings.resume_seconds)
+            except TokenError as exc:
+                log.warning("event=bad_snapshot conn=%d error=%r", self.id, str(exc))
+                self.offer(wire.encode_error(errors.BAD_SNAPSHOT, f"snapshot refused: {exc}"))
+        return {}
+
+    async def _join_one(
+        self,
+        island_id: int,
+        token: str,
+        restored: dict[int, tuple[str, Any, dict[str, Any]]],
+        render: bool,
+    ) -> View | None:
+        settings = self.hub.settings
+        if island_id not in self.views and len(self.views) >= settings.islands_max:
+            await self._error(
+                island_id, errors.TOO_MANY_ISLANDS, f"at most {settings.islands_max} islands per connection"
+            )
+            return None
+        try:
+            claims = verify(settings.secret, token, settings.token_ttl)
+        except TokenError as exc:
+            log.warning("event=bad_token conn=%d island=%d error=%r", self.id, island_id, str(exc))
+            await self._error(island_id, errors.BAD_TOKEN, str(exc))
+            return None
+        info = self.hub.pool.catalog.islands.get(claims.island)
+        if info is None:
+            await self._error(island_id, errors.BAD_TOKEN, f"no island named {claims.island!r}")
+            return None
+        state = claims.state
+        saved = restored.get(island_id)
+        if saved is not None and saved[0] == claims.island:
+            state = saved[1]
+        self._leave(island_id)
+        if info.shared:
+            instance = self.hub.shared_instance(claims.island, info, claims.props, state)
+            if instance is None:
+                await self._error(island_id, errors.TOO_MANY_ISLANDS, "too many shared islands")
+                return None
+        else:
+            instance = Instance(claims.island, info, state, claims.props, self._nursery)
+            self.hub.subscribe(instance)
+        view = View(island_id, self, instance)
+        instance.views.add(view)
+        self.views[island_id] = view
+        await self.hub.start_timers(instance)
+        return view
+
+    async def _catch_up(self, view: View, render: bool) -> None:
+        """Bring a new view up to date: the shared island's current HTML, or a render."""
+        instance = view.instance
+        if instance.info.shared and instance.html is not None:
+            await self.send(view.patch(instance.html, push=True))
+        elif render or (instance.info.shared and len(instance.views) > 1):
+            enqueue(self.hub, instance, Work(None, {}, trio.current_time(), origin=view))
+
+    def _leave(self, island_id: int) -> None:
+        """Drop this connection's view of an island (re-join, or close)."""
+        view = self.views.pop(island_id, None)
+        if view is None:
+            return
+        instance = view.instance
+        instance.views.discard(view)
+        if not instance.views:
+            self.hub.stop_timers(instance)
+            if not instance.info.shared:
+                self.hub.unsubscribe(instance)
+
+    def closed(self, dropped: bool) -> None:
+        """The socket is gone: release every view; keep private states if it may come back."""
+        if dropped and self.session is not None:
+            states = {
+                view.id: (view.instance.name, view.instance.state, view.instance.props)
+                for view in self.views.values()
+                if not view.instance.info.shared
+            }
+            self.hub.keep(self.session, states)
+        for island_id in list(self.views):
+            self._leave(island_id)
+
+    def snapshot(self) -> str:
+        """A signed snapshot of every island state on this connection (shutdown)."""
+        states = {
+            view.id: [view.instance.name, view.instance.state, view.instance.props]
+            for view in self.views.values()
+        }
+        return sign_snapshot(self.hub.settings.secret, states)
 
     # -- events -------------------------------------------------------------
 
     async def _on_event(self, event: wire.Event) -> None:
-        island = self.islands.get(event.id)
-        if island is None:
+        view = self.views.get(event.id)
+        if view is None:
             await self._error(
                 event.id, errors.NOT_JOINED, f"island {event.id} is not joined on this connection"
             )
             return
-        if event.handler not in island.handlers:
+        instance = view.instance
+        if event.handler not in instance.info.handlers:
             await self._error(
                 event.id, errors.UNKNOWN_HANDLER,
-                f"island {island.name!r} has no handler {event.handler!r}",
+                f"island {instance.name!r} has no handler {event.handler!r}",
             )
             return
-        if len(island.queue) >= ISLAND_QUEUE_MAX:
+        if len(instance.queue) >= ISLAND_QUEUE_MAX:
             await self._error(
                 event.id, errors.RATE_LIMITED,
                 f"{ISLAND_QUEUE_MAX} events of this island are already waiting; event dropped",
             )
             return
-        self._enqueue(island, Work(event.handler, event.payload, trio.current_time()))
+        enqueue(self.hub, instance, Work(event.handler, event.payload, trio.current_time(), origin=view))
 
     async def _error(self, island_id: int, code: str, message: str) -> None:
         self.hub.metrics.events.labels(code).inc()
         await self.send(wire.encode_error(code, message, island_id))
-
-    def _enqueue(self, island: LiveIsland, work: Work) -> None:
-        """Queue work and make sure exactly one task drains this island."""
-        island.queue.append(work)
-        if not island.draining:
-            island.draining = True
-            self._nursery.start_soon(self._drain, island)
-
-    async def _drain(self, island: LiveIsland) -> None:
-        try:
-            while island.queue:
-                await self._apply(island, island.queue.popleft())
-        finally:
-            island.draining = False
-
-    async def _apply(self, island: LiveIsland, work: Work) -> None:
-        try:
-            state, html = await self._run(island, work)
-        except RendererError as exc:
-            log.warning(
-                "event=handler_error conn=%d island=%d/%s handler=%s code=%s error=%r",
-                self.id, island.id, island.name, work.handler, exc.code, exc.message,
-            )
-            await self._error(island.id, exc.code, exc.message)
-            return
-        island.state = state
-        patch = self._patch(island, html)
-        metrics = self.hub.metrics
-        metrics.events.labels("ok").inc()
-        metrics.patch_bytes.observe(len(patch))
-        metrics.latency.observe(trio.current_time() - work.received)
-        await self.send(patch)
-
-    async def _run(self, island: LiveIsland, work: Work) -> tuple[Any, str]:
-        """Ask a renderer for the island's next state and HTML; check what comes back."""
-        pool = self.hub.pool
-        if work.handler is None:
-            body = await pool.call("render", island=island.name, state=island.state)
-            state = island.state
-        else:
-            body = await pool.call(
-                "event", island=island.name, handler=work.handler, state=island.state,
-                payload=work.payload,
-            )
-            state = body.get("state")
-            limit = self.hub.settings.state_max
-            if len(cbor2.dumps(state)) > limit:
-                raise RendererError(
-                    errors.STATE_TOO_LARGE,
-                    f"{island.name}.{work.handler} made a state over {limit} bytes; "
-                    "the old state is kept",
-                )
-        html = body.get("html")
-        if not isinstance(html, str):
-            raise RendererError(errors.RENDER_FAILED, "the renderer returned no HTML")
-        return state, html
-
-    @staticmethod
-    def _patch(island: LiveIsland, html: str) -> str:
-        """The smallest message that brings the client's copy of the island to ``html``."""
-        previous, island.html = island.html, html
-        if previous is None:
-            return wire.encode_patch(island.id, html)
-        change = diff(previous, html)
-        if change is None:
-            return wire.encode_patch(island.id)
-        start, deleted, inserted = change
-        return wire.encode_patch(island.id, inserted, (start, deleted))

@@ -14,7 +14,8 @@ _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 def wrap_island(secret: bytes, island: dict[str, Any]) -> str:
     """``<nowaki-live>`` around an island's first render, carrying its signed state."""
     name = str(island["island"])
-    token = sign(secret, name, island["state"])
+    props = island.get("props")
+    token = sign(secret, name, island["state"], props=props if isinstance(props, dict) else None)
     return (
         f'<nowaki-live data-island="{escape(name)}" data-token="{token}">'
         f"{island['html']}</nowaki-live>"

@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from nowaki.front.catalog import Catalog
 from nowaki.front.renderer_link import NotSent, RendererLink
 from nowaki.front.sources import ProcessSource, Source
 from nowaki.protocol import VERSION, errors
@@ -34,18 +35,6 @@ KILL_GRACE = 1.0
 
 class PoolStartError(RuntimeError):
     """The first renderer could not start (the app does not import, say)."""
-
-
-class Catalog:
-    """What the renderers serve, from their ``hello``: islands, handlers, page routes."""
-
-    def __init__(self, hello: dict[str, Any] | None = None) -> None:
-        hello = hello or {}
-        self.islands: dict[str, frozenset[str]] = {
-            name: frozenset(info.get("handlers", ()))
-            for name, info in (hello.get("islands") or {}).items()
-        }
-        self.pages: frozenset[str] = frozenset(hello.get("pages") or ())
 
 
 class RendererPool:

@@ -59,6 +59,7 @@ async def run(
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)
         log.info("event=renderers_up count=%d app=%s", len(pool.sources), settings.app)
+        hub.nursery = nursery
         nursery.start_soon(hub.broadcast_presence)
         if settings.dev:
             nursery.start_soon(watch, hub, settings.app)
@@ -83,7 +84,7 @@ async def run(
         await stop.wait()
         # Going away: tell every live client (1001) so it reconnects elsewhere,
         # give the sockets a moment to close, then stop hypercorn and renderers.
-        hub.close_all(CLOSE_GOING_AWAY, "server shutting down")
+        hub.going_away(CLOSE_GOING_AWAY, "server shutting down")
         with trio.move_on_after(SHUTDOWN_DRAIN):
             while hub.admitted:
                 await trio.sleep(0.02)

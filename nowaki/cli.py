@@ -117,6 +117,38 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publish(args: argparse.Namespace) -> int:
+    import json
+    import urllib.error
+    import urllib.request
+
+    token = os.environ.get("NOWAKI_PUBLISH_TOKEN")
+    if not token:
+        raise UsageError("set NOWAKI_PUBLISH_TOKEN to the front's publish token")
+    try:
+        body = json.loads(args.json)
+    except ValueError as exc:
+        raise UsageError(f"JSON is not valid: {exc}") from None
+    if not isinstance(body, dict):
+        raise UsageError("JSON must be an object")
+    request = urllib.request.Request(
+        f"{args.url.rstrip('/')}/__nowaki/publish/{args.topic}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            print(response.read().decode().strip())
+    except urllib.error.HTTPError as exc:
+        print(f"nowaki publish: {exc.code} {exc.read().decode().strip()}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"nowaki publish: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("app", nargs="?", default=".", help="app folder with islands/ and pages/")
     for option in OPTIONS:
@@ -155,6 +187,15 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("app", help="app folder")
     build.add_argument("out", help="output folder")
     build.set_defaults(run=_build)
+
+    publish = commands.add_parser(
+        "publish", help="apply subscribed handlers to a JSON payload (NOWAKI_PUBLISH_TOKEN)"
+    )
+    publish.add_argument("topic", help="topic name")
+    publish.add_argument("json", help="payload: a JSON object")
+    publish.add_argument("--url", default=os.environ.get("NOWAKI_URL", "http://127.0.0.1:8000"),
+                         help="the front's base URL [NOWAKI_URL] (default http://127.0.0.1:8000)")
+    publish.set_defaults(run=_publish)
 
     new = commands.add_parser("new", help="scaffold an app: a counter island and an index page")
     new.add_argument("name", help="folder to create")

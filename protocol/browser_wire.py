@@ -19,10 +19,12 @@ MAX_ISLAND_ID = 2**31 - 1
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """Start live updates for ``islands`` (``(id, token)`` pairs)."""
+    """Start live updates for ``islands`` (``(id, token)`` pairs), maybe resuming state."""
 
     islands: list[tuple[int, str]]
     render: bool = False
+    resume: str | None = None
+    snapshot: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,12 @@ def parse_client(frame: str | bytes) -> ClientMessage:
             if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], str)):
                 raise ProtocolError("join: each island must be an [id, token] pair")
             islands.append((_island_id(item[0]), item[1]))
-        return Join(islands, message.get("render") is True)
+        resume, snapshot = message.get("resume"), message.get("snapshot")
+        if resume is not None and not isinstance(resume, str):
+            raise ProtocolError("join: 'resume' must be a string")
+        if snapshot is not None and not isinstance(snapshot, str):
+            raise ProtocolError("join: 'snapshot' must be a string")
+        return Join(islands, message.get("render") is True, resume, snapshot)
     if kind == "ping":
         return Ping()
     raise ProtocolError(f"unknown message type {kind!r}")
@@ -91,14 +98,33 @@ def _dump(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
-def encode_joined(ids: list[int], heartbeat: float) -> str:
-    """``joined``: these islands are live; ping every ``heartbeat`` seconds."""
-    return _dump({"type": "joined", "ids": ids, "heartbeat": heartbeat})
+def encode_joined(ids: list[int], heartbeat: float, session: str | None = None) -> str:
+    """``joined``: these islands are live; ping every ``heartbeat`` seconds; resume with ``session``."""
+    message: dict[str, Any] = {"type": "joined", "ids": ids, "heartbeat": heartbeat}
+    if session is not None:
+        message["session"] = session
+    return _dump(message)
 
 
-def encode_patch(island_id: int, html: str | None = None, at: tuple[int, int] | None = None) -> str:
-    """``patch``: no html = unchanged; html alone = full; html with ``at`` = splice."""
+def encode_snapshot(token: str) -> str:
+    """``snapshot``: the front is going away; present this token to the next one."""
+    return _dump({"type": "snapshot", "token": token})
+
+
+def encode_patch(
+    island_id: int,
+    html: str | None = None,
+    at: tuple[int, int] | None = None,
+    push: bool = False,
+) -> str:
+    """``patch``: no html = unchanged; html alone = full; html with ``at`` = splice.
+
+    ``push`` marks a patch that answers no event of this client (a timer, a
+    publish, another viewer of a shared island, a re-join render).
+    """
     message: dict[str, Any] = {"type": "patch", "id": island_id}
+    if push:
+        message["push"] = True
     if at is not None:
         message["at"] = list(at)
     if html is not None:
@@ -106,11 +132,15 @@ def encode_patch(island_id: int, html: str | None = None, at: tuple[int, int] | 
     return _dump(message)
 
 
-def encode_error(code: str, message: str, island_id: int | None = None) -> str:
+def encode_error(
+    code: str, message: str, island_id: int | None = None, push: bool = False
+) -> str:
     """``error``: an island's event failed (with id) or a message was refused."""
     body: dict[str, Any] = {"type": "error"}
     if island_id is not None:
         body["id"] = island_id
+    if push:
+        body["push"] = True
     body["code"] = code
     body["message"] = message
     return _dump(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +23,21 @@ class Island:
     make_state: Callable[..., Any]
     handlers: dict[str, Callable[..., Any]]
     render: Callable[[Any], Any]
+    every: dict[str, float] = field(default_factory=dict)
+    """Timers: handler name → seconds between server-side applications."""
+    subscribe: dict[str, str] = field(default_factory=dict)
+    """Topics: topic → handler applied with each published payload."""
+    shared: bool = False
+    """One state per island name and props, shared by every viewer."""
+
+    def describe(self) -> dict[str, Any]:
+        """What ``hello`` tells the front about this island."""
+        return {
+            "handlers": sorted(self.handlers),
+            "every": self.every,
+            "subscribe": self.subscribe,
+            "scope": "shared" if self.shared else "connection",
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +74,24 @@ def _island(path: Path) -> Island:
         raise AppError(f"{path}: needs a `render(state)` function")
     # Names starting with "_" are never handlers: no dunder can be reached from a browser.
     public = {k: v for k, v in handlers.items() if not k.startswith("_")}
-    return Island(path.stem, live["state"], public, render)
+    every = live.get("every", {})
+    if not isinstance(every, dict) or not all(
+        k in public and isinstance(v, int | float) and v >= 0.01 for k, v in every.items()
+    ):
+        raise AppError(f"{path}: live[\"every\"] must map handler names to seconds (>= 0.01)")
+    subscribe = live.get("subscribe", {})
+    if not isinstance(subscribe, dict) or not all(
+        isinstance(k, str) and v in public for k, v in subscribe.items()
+    ):
+        raise AppError(f"{path}: live[\"subscribe\"] must map topics to handler names")
+    scope = live.get("scope", "connection")
+    if scope not in ("connection", "shared"):
+        raise AppError(f"{path}: live[\"scope\"] must be \"connection\" or \"shared\"")
+    return Island(
+        path.stem, live["state"], public, render,
+        every={k: float(v) for k, v in every.items()}, subscribe=dict(subscribe),
+        shared=scope == "shared",
+    )
 
 
 def route_of(path: Path, pages_dir: Path) -> str:

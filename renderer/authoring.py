@@ -53,7 +53,7 @@ def island(name: str, /, **props: Any) -> Markup:
     except LookupError:
         raise RuntimeError("island() can only be called while a page renders") from None
     state, markup = page.embed(name, props)
-    page.islands.append({"island": name, "state": state, "html": markup})
+    page.islands.append({"island": name, "props": props, "state": state, "html": markup})
     return Markup(f"<!--{page.marker}:{len(page.islands) - 1}-->")
 
 

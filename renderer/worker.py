@@ -105,10 +105,7 @@ class Worker:
             raise Failure(errors.APP_FAILED, self.failure)
         return {
             "version": VERSION,
-            "islands": {
-                name: {"handlers": sorted(island.handlers)}
-                for name, island in self.app.islands.items()
-            },
+            "islands": {name: island.describe() for name, island in self.app.islands.items()},
             "pages": sorted(self.app.pages),
         }
 

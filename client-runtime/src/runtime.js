@@ -29,6 +29,8 @@ let retry = 0; // timer of the scheduled reconnect, 0 when none
 let beat = 0; // heartbeat interval in ms, from `joined`
 let pinger; // setInterval handle sending pings
 let deadline; // setTimeout handle: fires when the server went quiet
+let sess; // session id from `joined`: resumes our states after a drop
+let snap; // snapshot token from a front that went away (restart, redeploy)
 
 const state = (s) => (html.dataset.nowakiLive = s);
 
@@ -147,6 +149,8 @@ const connect = () => {
       type: "join",
       islands: islands.map((x, i) => [i, x.e.dataset.token]),
       render: rejoin,
+      resume: sess,
+      snapshot: snap || undefined,
     });
     rejoin = true;
   };
@@ -157,7 +161,14 @@ const connect = () => {
     const x = islands[m.id];
     let form;
 
+    // A snapshot of our states from a front going away, for the next one.
+    if (t == "snapshot") snap = m.token;
+
     if (t == "joined") {
+      // The session names states the front keeps if we drop; a snapshot
+      // is spent once a front has taken it.
+      sess = m.session || sess;
+      snap = 0;
       tries = 0;
       state("connected");
       beat = m.heartbeat * 1e3 || 25e3; // never 0: that would flood pings
@@ -165,8 +176,9 @@ const connect = () => {
       pinger = setInterval(send, beat, { type: "ping" });
     }
 
-    // Every event gets exactly one reply, patch or error, with its id.
-    if (x && (t == "patch" || t == "error")) {
+    // Every event gets exactly one reply, patch or error, with its id;
+    // `push` marks the ones that answer no event (timers, other viewers).
+    if (x && !m.push && (t == "patch" || t == "error")) {
       form = x.q.shift();
       busy(x);
     }
@@ -247,12 +259,29 @@ const down = (code) => {
 
 // ---------------------------------------------------------------- events
 
+// The island id of element t, or -1 when t is outside every live island or
+// inside a data-live-ignore region of one (checked from `target` up).
+const islandOf = (t, target) => {
+  const island = t.closest("nowaki-live");
+  const hands = target.closest("[data-live-ignore]");
+  return hands && island?.contains(hands)
+    ? -1
+    : islands.findIndex((x) => x.e == island);
+};
+
+// Send an event; an island waits for its reply (aria-busy). Not live (socket
+// closed): the event is dropped and the island stays idle.
+const emit = (id, handler, payload, form) => {
+  if (send({ type: "event", id, handler, payload })) {
+    islands[id].q.push(form || 0);
+    busy(islands[id]);
+  }
+};
+
 // Send handler `t.dataset.live` for element t (a click target or a form).
 const trigger = (ev, t, form) => {
-  const island = t.closest("nowaki-live");
-  const id = islands.findIndex((x) => x.e == island);
-  const hands = ev.target.closest("[data-live-ignore]");
-  if (id < 0 || (hands && island.contains(hands))) return;
+  const id = islandOf(t, ev.target);
+  if (id < 0) return;
   ev.preventDefault();
   const payload = {};
   if (form)
@@ -263,11 +292,7 @@ const trigger = (ev, t, form) => {
     for (const a of t.attributes)
       if (a.name.startsWith("data-live-value-"))
         payload[a.name.slice(16)] = a.value;
-  // Not live (socket closed): the event is dropped, the island stays idle.
-  if (send({ type: "event", id, handler: t.dataset.live, payload })) {
-    islands[id].q.push(form || 0);
-    busy(islands[id]);
-  }
+  emit(id, t.dataset.live, payload, form);
 };
 
 if (islands.length) {
@@ -281,6 +306,20 @@ if (islands.length) {
   doc.addEventListener("submit", (ev) => {
     const f = ev.target;
     if (f.hasAttribute("data-live")) trigger(ev, f, f);
+  });
+
+  // data-live-input="h": send the field's value as you type, debounced
+  // (data-live-debounce ms, default 300); payload {value, <name>: value}.
+  doc.addEventListener("input", (ev) => {
+    const t = ev.target;
+    const h = t.dataset?.liveInput;
+    const id = h ? islandOf(t, t) : -1;
+    if (id < 0) return;
+    clearTimeout(t.nwT);
+    t.nwT = setTimeout(
+      () => emit(id, h, { value: t.value, [t.name || "value"]: t.value }),
+      t.dataset.liveDebounce ?? 300,
+    );
   });
 
   // Back on the tab: do not wait out the backoff (not when refused).
