@@ -22,9 +22,10 @@ $(NODE_STAMP): client-runtime/package.json client-runtime/package-lock.json
 	cd client-runtime && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-## Serve the demo app at http://$(HOST):$(PORT)
+## Serve the demo app at http://$(HOST):$(PORT) (the dashboard's feed takes
+## `NOWAKI_PUBLISH_TOKEN=demo nowaki publish orders '{"item": "tea"}'`)
 run: $(STAMP)
-	$(BIN)/nowaki start examples/demo --host $(HOST) --port $(PORT)
+	NOWAKI_PUBLISH_TOKEN=$${NOWAKI_PUBLISH_TOKEN:-demo} $(BIN)/nowaki start examples/demo --host $(HOST) --port $(PORT)
 
 ## Rebuild front/static/runtime.js from client-runtime/src/runtime.js (needs Node)
 runtime: $(NODE_STAMP)

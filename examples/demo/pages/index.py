@@ -32,10 +32,17 @@ def page(request):
     nowaki-live[data-live-error] {{ border-color: #c00; }}
     html[data-nowaki-live="disconnected"] nowaki-live {{ border-style: dashed; }}
     .error {{ color: #c00; }}
+    /* The runtime marks <html data-nowaki-live=…>; CSS alone can show it. */
+    .state::after {{ content: "server-rendered (not live)"; }}
+    html[data-nowaki-live="connecting"] .state::after {{ content: "connecting…"; }}
+    html[data-nowaki-live="connected"] .state::after {{ content: "live"; color: #080; }}
+    html[data-nowaki-live="disconnected"] .state::after {{ content: "offline, retrying"; color: #c00; }}
+    html[data-nowaki-live="refused"] .state::after {{ content: "live updates paused (server full)"; }}
   </style>
 </head>
 <body>
   <h1>nowaki live islands</h1>
+  <p><a href="/dashboard">Dashboard: clock, shared poll, feed, search →</a></p>
   <p>Connection: <span class="state"></span>. Live visitors:
      <span data-nowaki-presence>–</span>.</p>
   <h2>Two counters, two states</h2>

@@ -1,0 +1,13 @@
+"""A clock that advances on the server every second: no client event needed."""
+
+import time
+
+live = {
+    "state": lambda: {"now": time.time()},
+    "on": {"tick": lambda s: {"now": time.time()}},
+    "every": {"tick": 1.0},
+}
+
+
+def render(state):
+    return f'<p class="clock">Server time: <time>{time.strftime("%H:%M:%S", time.gmtime(state["now"]))}</time> UTC</p>'
