@@ -27,6 +27,14 @@ LONG_CACHE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"no-cache"
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 13.1.2: a list of tags, weak comparison, or ``*``."""
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
 class FrontApp:
     """ASGI callable; holds no per-request state."""
 
@@ -117,7 +125,7 @@ class FrontApp:
         cache = LONG_CACHE if query.get("v") == asset.version else REVALIDATE
         headers = [(b"etag", asset.etag.encode()), (b"cache-control", cache),
                    (b"vary", b"accept-encoding")]
-        if header(scope, b"if-none-match") == asset.etag:
+        if etag_matches(header(scope, b"if-none-match"), asset.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return

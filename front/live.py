@@ -128,7 +128,7 @@ class LiveConnection:
             message = wire.parse_client(frame)
         except ProtocolError as exc:
             log.info("event=bad_message conn=%d error=%r", self.id, str(exc))
-            await self.send(wire.encode_error(exc.code, str(exc)))
+            await self.send(wire.encode_error(exc.code, str(exc), exc.island_id))
             return
         if isinstance(message, wire.Event):
             if not self._bucket.take(trio.current_time()):

@@ -50,11 +50,11 @@ def _island_id(value: Any) -> int:
     return value
 
 
-def _payload(value: Any) -> dict[str, str]:
+def _payload(value: Any, island_id: int) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ProtocolError("payload must be an object of text values", errors.BAD_PAYLOAD)
+        raise ProtocolError("payload must be an object of text values", errors.BAD_PAYLOAD, island_id)
     return value
 
 
@@ -73,7 +73,8 @@ def parse_client(frame: str | bytes) -> ClientMessage:
         handler = message.get("handler")
         if not isinstance(handler, str) or not handler:
             raise ProtocolError("event: 'handler' must be a non-empty string")
-        return Event(_island_id(message.get("id")), handler, _payload(message.get("payload")))
+        island_id = _island_id(message.get("id"))
+        return Event(island_id, handler, _payload(message.get("payload"), island_id))
     if kind == "join":
         items = message.get("islands")
         if not isinstance(items, list):
@@ -83,12 +84,14 @@ def parse_client(frame: str | bytes) -> ClientMessage:
             if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], str)):
                 raise ProtocolError("join: each island must be an [id, token] pair")
             islands.append((_island_id(item[0]), item[1]))
-        resume, snapshot = message.get("resume"), message.get("snapshot")
+        render, resume, snapshot = message.get("render"), message.get("resume"), message.get("snapshot")
+        if render is not None and not isinstance(render, bool):
+            raise ProtocolError("join: 'render' must be true or false")
         if resume is not None and not isinstance(resume, str):
             raise ProtocolError("join: 'resume' must be a string")
         if snapshot is not None and not isinstance(snapshot, str):
             raise ProtocolError("join: 'snapshot' must be a string")
-        return Join(islands, message.get("render") is True, resume, snapshot)
+        return Join(islands, render is True, resume, snapshot)
     if kind == "ping":
         return Ping()
     raise ProtocolError(f"unknown message type {kind!r}")

@@ -7,12 +7,14 @@ class ProtocolError(Exception):
     """A peer broke the wire contract: bad framing, bad CBOR or JSON, missing fields.
 
     ``code`` is the wire error code the receiver reports (``bad_request`` on
-    wire R, ``bad_message`` on wire B).
+    wire R, ``bad_message`` on wire B); ``island_id`` the island a wire B error
+    is about, when the message named one.
     """
 
-    def __init__(self, message: str, code: str = "bad_message") -> None:
+    def __init__(self, message: str, code: str = "bad_message", island_id: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.island_id = island_id
 
 
 # Wire R: reported by a renderer.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Iterator
 from typing import Any
@@ -25,10 +26,13 @@ def encode_frame(message: dict[str, Any]) -> bytes:
 
 def decode_payload(payload: bytes) -> dict[str, Any]:
     """Decode one frame's payload; it must be a CBOR map with text keys."""
+    stream = io.BytesIO(payload)
     try:
-        message = cbor2.loads(payload)
+        message = cbor2.CBORDecoder(stream).decode()
     except Exception as exc:  # cbor2 raises several types for garbage input
         raise ProtocolError(f"payload is not valid CBOR: {exc}", "bad_request") from exc
+    if stream.tell() != len(payload):
+        raise ProtocolError("payload has bytes after its CBOR item", "bad_request")
     if not isinstance(message, dict):
         raise ProtocolError("payload is not a CBOR map", "bad_request")
     return message

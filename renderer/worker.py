@@ -73,7 +73,8 @@ class Worker:
             request_id, op = check_request(message)
         except ProtocolError as exc:
             raw_id = message.get("id")
-            return error(raw_id if isinstance(raw_id, int) else 0, exc.code, str(exc))
+            usable = isinstance(raw_id, int) and not isinstance(raw_id, bool) and raw_id >= 0
+            return error(int(raw_id) if usable else 0, exc.code, str(exc))
         if not self._greeted and op != "hello":
             return error(request_id, errors.FORBIDDEN, "say hello with the shared key first")
         if self.failure is not None and op != "hello":
@@ -115,11 +116,12 @@ class Worker:
         if page is None:
             raise Failure(errors.UNKNOWN_PAGE, f"no page at {route!r}")
         raw = message["request"]
-        request = Request(
-            path=str(raw.get("path", route)),
-            query=dict(raw.get("query") or {}),
-            headers=dict(raw.get("headers") or {}),
-        )
+        query, headers, path = raw.get("query") or {}, raw.get("headers") or {}, raw.get("path", route)
+        if not (_text_map(query) and _text_map(headers) and isinstance(path, str)):
+            raise Failure(
+                errors.BAD_REQUEST, "page: request path must be text, query and headers maps of text"
+            )
+        request = Request(path=path, query=dict(query), headers=dict(headers))
         context = PageContext(marker=f"nowaki-island:{secrets.token_hex(8)}", embed=self._embed)
         token = current_page.set(context)
         try:
@@ -191,6 +193,12 @@ class Worker:
                 )
             self._root_checked.add(name)
         return state, markup
+
+
+def _text_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
 
 
 def _check_state(island: Island, state: Any) -> None:

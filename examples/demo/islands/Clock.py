@@ -10,4 +10,5 @@ live = {
 
 
 def render(state):
-    return f'<p class="clock">Server time: <time>{time.strftime("%H:%M:%S", time.gmtime(state["now"]))}</time> UTC</p>'
+    clock = time.strftime("%H:%M:%S", time.gmtime(state["now"]))
+    return f'<p class="clock">Server time: <time>{clock}</time> UTC</p>'

@@ -24,7 +24,8 @@ def page(request):
   <h2>Poll (shared by every tab)</h2>
   {island("Poll", question="Tea or coffee?")}
   <h2>Orders</h2>
-  <p>Feed it (`make run` sets the token to <code>demo</code>): <code>NOWAKI_PUBLISH_TOKEN=demo nowaki publish orders '{{"item": "tea"}}'</code></p>
+  <p>Feed it (<code>make run</code> sets the token to <code>demo</code>):
+    <code>NOWAKI_PUBLISH_TOKEN=demo nowaki publish orders '{{"item": "tea"}}'</code></p>
   {island("Feed")}
   <h2>Search</h2>
   {island("Search")}
