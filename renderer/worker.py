@@ -73,8 +73,9 @@ class Worker:
             request_id, op = check_request(message)
         except ProtocolError as exc:
             raw_id = message.get("id")
-            usable = isinstance(raw_id, int) and not isinstance(raw_id, bool) and raw_id >= 0
-            return error(int(raw_id) if usable else 0, exc.code, str(exc))
+            if not isinstance(raw_id, int) or isinstance(raw_id, bool) or raw_id < 0:
+                raw_id = 0
+            return error(raw_id, exc.code, str(exc))
         if not self._greeted and op != "hello":
             return error(request_id, errors.FORBIDDEN, "say hello with the shared key first")
         if self.failure is not None and op != "hello":

@@ -26,6 +26,10 @@ from playwright.sync_api import (
 
 from tests.support import CHROMIUM, CHROMIUM_ARGS, DEMO_APP, Front, run_front
 
+# NOWAKI_BROWSER_RUNTIME=path/to/runtime.js: pages get that file instead of the
+# runtime the front serves (to check another build, or that a broken one fails).
+RUNTIME_OVERRIDE = os.environ.get("NOWAKI_BROWSER_RUNTIME", "")
+
 # Auto-waiting assertions: modest, so a broken runtime fails fast.
 expect.set_options(timeout=5_000)
 
@@ -114,6 +118,11 @@ def new_context(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
     def make() -> BrowserContext:
         context = browser.new_context()
         context.set_default_timeout(10_000)
+        if RUNTIME_OVERRIDE:
+            context.route(
+                "**/__nowaki/runtime.js*",
+                lambda route: route.fulfill(path=RUNTIME_OVERRIDE, content_type="text/javascript"),
+            )
         contexts.append(context)
         return context
 
