@@ -56,6 +56,8 @@ class Hub:
     """Admitted sockets per client address (``NOWAKI_LIVE_PER_IP``)."""
     shared: dict[tuple[str, bytes], Instance] = field(default_factory=dict)
     topics: dict[str, set[Instance]] = field(default_factory=dict)
+    sessions: dict[str, LiveConnection] = field(default_factory=dict)
+    """Open connections by session, so a client back before its old socket died takes it over."""
     kept: OrderedDict[str, Kept] = field(default_factory=OrderedDict)
     kept_bytes: int = 0
     presence_broadcasts: int = 0

@@ -96,15 +96,19 @@ def enqueue(hub: Hub, instance: Instance, work: Work) -> None:
 async def _drain(hub: Hub, instance: Instance) -> None:
     try:
         while instance.queue:
-            await apply(hub, instance, instance.queue.popleft())
+            work = instance.queue.popleft()
+            try:
+                await apply(hub, instance, work)
+            finally:
+                if work.tick and work.handler is not None:
+                    # Only now may the next tick queue: none waits behind a running one.
+                    instance.ticks_queued.discard(work.handler)
     finally:
         instance.draining = False
 
 
 async def apply(hub: Hub, instance: Instance, work: Work) -> None:
     """Run one job on a renderer and deliver the outcome."""
-    if work.tick and work.handler is not None:
-        instance.ticks_queued.discard(work.handler)
     origin = work.origin if work.origin is not None and work.origin in instance.views else None
     try:
         state, html = await _run(hub, instance, work)

@@ -87,6 +87,7 @@ class LiveConnection:
         self.address = address
         self.views: dict[int, View] = {}
         self.session: str | None = None  # given in the first `joined`; names kept states
+        self.leaving = False  # the page said it is going away: keep nothing
         self.presence_seen = -1  # last presence count queued for this client
         self._outbox = outbox
         self._nursery = nursery
@@ -130,6 +131,9 @@ class LiveConnection:
             log.info("event=bad_message conn=%d error=%r", self.id, str(exc))
             await self.send(wire.encode_error(exc.code, str(exc), exc.island_id))
             return
+        if isinstance(message, wire.Leave):
+            self.leaving = True
+            return
         if isinstance(message, wire.Event):
             if not self._bucket.take(trio.current_time()):
                 await self._error(
@@ -156,6 +160,7 @@ class LiveConnection:
         first = self.session is None
         if first:
             self.session = secrets.token_urlsafe(16)
+            self.hub.sessions[self.session] = self
         await self.send(wire.encode_joined(joined, settings.heartbeat, self.session if first else None))
         self.hub.mark_joined(self)
         count = len(self.hub.joined)
@@ -168,7 +173,9 @@ class LiveConnection:
     def _restorable(self, join: wire.Join) -> dict[int, tuple[str, Any, dict[str, Any]]]:
         """States this join may resume: kept after a drop here, or a signed snapshot."""
         if join.resume is not None:
-            kept = self.hub.take_kept(join.resume)
+            previous = self.hub.sessions.get(join.resume)
+            # The old socket may be half-open (the client noticed the drop first).
+            kept = previous.take_over() if previous is not None else self.hub.take_kept(join.resume)
             if kept:
                 log.info("event=resume conn=%d islands=%d", self.id, len(kept))
                 return kept
@@ -243,17 +250,31 @@ class LiveConnection:
             if not instance.info.shared:
                 self.hub.unsubscribe(instance)
 
-    def closed(self, dropped: bool) -> None:
+    def private_states(self) -> dict[int, tuple[str, Any, dict[str, Any]]]:
+        """The states only this connection holds (shared ones live on in the hub)."""
+        return {
+            view.id: (view.instance.name, view.instance.state, view.instance.props)
+            for view in self.views.values()
+            if not view.instance.info.shared
+        }
+
+    def closed(self) -> None:
         """The socket is gone: release every view; keep private states if it may come back."""
-        if dropped and self.session is not None:
-            states = {
-                view.id: (view.instance.name, view.instance.state, view.instance.props)
-                for view in self.views.values()
-                if not view.instance.info.shared
-            }
-            self.hub.keep(self.session, states)
+        if self.session is not None:
+            if self.hub.sessions.get(self.session) is self:
+                del self.hub.sessions[self.session]
+            if not self.leaving:
+                self.hub.keep(self.session, self.private_states())
         for island_id in list(self.views):
             self._leave(island_id)
+
+    def take_over(self) -> dict[int, tuple[str, Any, dict[str, Any]]]:
+        """Hand this (half-open) connection's states to its reconnected client and drop it."""
+        states = self.private_states()
+        self.leaving = True  # nothing left to keep
+        log.info("event=superseded conn=%d", self.id)
+        self._nursery.cancel_scope.cancel()
+        return states
 
     def snapshot(self) -> str:
         """A signed snapshot of every island state on this connection (shutdown)."""

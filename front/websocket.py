@@ -80,7 +80,6 @@ async def serve_live(hub: Hub, scope: Scope, receive: Receive, send: Send) -> No
             return
         log.info("event=connect conn=%d address=%s", connection.id, address)
         reason = "client closed"
-        dropped = True  # unless the client says it is leaving the page (1001)
         try:
             nursery.start_soon(_writer, outbox_receive, send, writer_done)
             while True:
@@ -93,15 +92,12 @@ async def serve_live(hub: Hub, scope: Scope, receive: Receive, send: Send) -> No
                         await writer_done.wait()
                     break
                 if message["type"] == "websocket.disconnect":
-                    code = message.get("code", 1005)
-                    dropped = code != CLOSE_GOING_AWAY
-                    reason = f"client closed ({code})"
                     break
                 if message["type"] == "websocket.receive":
                     frame = message.get("text")
                     await connection.receive(frame if frame is not None else message.get("bytes", b""))
         finally:
-            connection.closed(dropped)
+            connection.closed()
             hub.release(connection)
             log.info("event=disconnect conn=%d reason=%r", connection.id, reason)
             nursery.cancel_scope.cancel()

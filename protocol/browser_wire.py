@@ -41,7 +41,12 @@ class Ping:
     """Heartbeat from the client."""
 
 
-ClientMessage = Join | Event | Ping
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """The page is going away: keep nothing for a reconnect."""
+
+
+ClientMessage = Join | Event | Ping | Leave
 
 
 def _island_id(value: Any) -> int:
@@ -94,6 +99,8 @@ def parse_client(frame: str | bytes) -> ClientMessage:
         return Join(islands, render is True, resume, snapshot)
     if kind == "ping":
         return Ping()
+    if kind == "leave":
+        return Leave()
     raise ProtocolError(f"unknown message type {kind!r}")
 
 

@@ -322,6 +322,9 @@ if (islands.length) {
     );
   });
 
+  // Leaving the page: tell the front not to keep our states for a reconnect.
+  addEventListener("pagehide", () => send({ type: "leave" }));
+
   // Back on the tab: do not wait out the backoff (not when refused).
   doc.addEventListener("visibilitychange", () => {
     if (
