@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import (
@@ -32,14 +31,6 @@ RUNTIME_OVERRIDE = os.environ.get("NOWAKI_BROWSER_RUNTIME", "")
 
 # Auto-waiting assertions: modest, so a broken runtime fails fast.
 expect.set_options(timeout=5_000)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/browser is a browser test."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

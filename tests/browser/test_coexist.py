@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import island
 from tests.support import Front
+
+pytestmark = pytest.mark.browser
 
 
 def test_client_island_and_ignored_subtree_keep_their_state(front: Front, open_page) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import island
 from tests.support import Front
+
+pytestmark = pytest.mark.browser
 
 
 def _counter_round(page: Page, name: str, start: int = 0, nth: int = 0) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import island
 from tests.support import Front
+
+pytestmark = pytest.mark.browser
 
 ANY = re.compile(".*")  # with not_to_have_attribute: the attribute is absent
 

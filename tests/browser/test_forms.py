@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import island
 from tests.support import Front
+
+pytestmark = pytest.mark.browser
 
 XSS = '<img src=x onerror="window.__xss=1">'
 
