@@ -140,6 +140,7 @@ class Settings:
     resume_max: int = 10_000
     resume_bytes: int = 64 * MIB
     publish_token: str | None = None
+    secret_is_random: bool = False
     sandbox: bool = True
     dev: bool = False
 
@@ -165,20 +166,24 @@ class Settings:
                     values[option.name] = option.parse(source)
                 except ValueError as exc:
                     raise ConfigError(f"{label} {exc}") from None
-        return cls(secret=_secret(env), publish_token=env.get("NOWAKI_PUBLISH_TOKEN") or None, **values)
+        secret = env.get("NOWAKI_SECRET", "").encode()
+        return cls(
+            secret=secret or secrets.token_bytes(32),
+            secret_is_random=not secret,
+            publish_token=env.get("NOWAKI_PUBLISH_TOKEN") or None,
+            **values,
+        )
 
     def describe(self) -> dict[str, Any]:
         """The settings for the start log, without the secret."""
-        hidden = {"secret", "publish_token"}
+        hidden = {"secret", "publish_token", "secret_is_random"}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
 
 
-def _secret(env: Mapping[str, str]) -> bytes:
-    secret = env.get("NOWAKI_SECRET", "").encode()
-    if secret:
-        return secret
-    log.warning(
-        "NOWAKI_SECRET is not set: using a random secret, so island tokens "
-        "will not survive a restart or work across fronts"
-    )
-    return secrets.token_bytes(32)
+def warn_if_random_secret(settings: Settings) -> None:
+    """Say so once at start when tokens are signed with a per-process random secret."""
+    if settings.secret_is_random:
+        log.warning(
+            "NOWAKI_SECRET is not set: using a random secret, so island tokens "
+            "will not survive a restart or work across fronts"
+        )

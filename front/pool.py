@@ -70,8 +70,8 @@ class RendererPool:
 
     @property
     def up(self) -> int:
-        """Renderers alive right now."""
-        return sum(link.alive for link in self._links)
+        """Renderers that said hello and are alive right now."""
+        return sum(link.alive and link.ready for link in self._links)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Start and supervise every slot; ``started`` once all said hello."""
@@ -122,6 +122,7 @@ class RendererPool:
                     except PoolStartError as exc:
                         failure = exc  # raised below, outside the nursery's exception group
                     else:
+                        link.ready = True
                         self._idle_send.send_nowait(link)
                         log.info("renderer %s up", peer.name)
                         if task_status is not None:
@@ -157,6 +158,7 @@ class RendererPool:
 
     def restart_all(self) -> None:
         """Replace every renderer now, skipping any restart backoff (dev: code changed)."""
+        self.app_error = None  # the new code's hello will tell
         for link in list(self._links):
             link.kill("restart requested")
         self._wake.set()

@@ -52,6 +52,7 @@ class RendererLink:
     ) -> None:
         self.name = name
         self.alive = True
+        self.ready = False  # set by the pool once hello succeeded
         self.dead = trio.Event()
         self._send = send
         self._receive = receive

@@ -12,7 +12,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
 from nowaki.front.app import FrontApp
-from nowaki.front.config import Settings
+from nowaki.front.config import Settings, warn_if_random_secret
 from nowaki.front.dev import watch
 from nowaki.front.hub import Hub
 from nowaki.front.pool import RendererPool
@@ -51,6 +51,7 @@ async def run(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until SIGTERM or SIGINT; ``started`` with the bound addresses."""
+    warn_if_random_secret(settings)
     _raise_file_limit()
     hub = Hub(settings, pool)
     pool.on_restart = hub.metrics.restarts.inc

@@ -14,7 +14,7 @@ from pathlib import Path
 import trio
 
 from nowaki.front.assets import RUNTIME_PATH, load_runtime, script_tag
-from nowaki.front.config import Settings
+from nowaki.front.config import Settings, warn_if_random_secret
 from nowaki.front.pages import assemble
 from nowaki.front.pool import RendererPool
 from nowaki.front.sources import renderer_command
@@ -31,6 +31,7 @@ def output_path(out: Path, route: str) -> Path:
 
 async def build(settings: Settings, out: Path) -> list[Path]:
     """Render every page of ``settings.app`` into ``out``; return the files written."""
+    warn_if_random_secret(settings)
     runtime = load_runtime()
     pool = RendererPool.of_processes(
         renderer_command(settings.app, settings.sandbox), 1, settings.render_timeout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,12 +49,15 @@ class App:
 
 
 def _import(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise AppError(f"{path}: cannot be imported")
-    module = importlib.util.module_from_spec(spec)
+    """Execute ``path`` as module ``name`` from its source, never from ``__pycache__``.
+
+    Bytecode caches are keyed on whole-second mtimes and sizes, so two quick
+    saves of the same length (``nowaki dev``) could run stale code.
+    """
+    module = ModuleType(name)
+    module.__file__ = str(path)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)
     return module
 
 

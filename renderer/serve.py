@@ -6,6 +6,8 @@ owns concurrency, deadlines and retries.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -61,6 +63,20 @@ def serve_pipes(worker: Worker, fd_in: int, fd_out: int) -> int:
         return 0
 
 
+def _die_with_parent() -> None:
+    """Linux: end this connection's child when the service process ends, however it ends."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def serve_listener(make_worker: Callable[[], Worker], listener: socket.socket) -> int:
     """Serve fronts on a bound, listening socket: a forked child per connection.
 
@@ -72,6 +88,7 @@ def serve_listener(make_worker: Callable[[], Worker], listener: socket.socket) -
     while True:
         conn, _ = listener.accept()
         if os.fork() == 0:
+            _die_with_parent()
             listener.close()
             try:
                 serve_stream(make_worker(), conn.recv, conn.sendall)
