@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("nowaki.front")
 
 SHARED_MAX = 10_000
+
+PRESENCE_BUDGET = 2_000
+"""Presence messages per second a front spends at most, whatever the crowd."""
 """Shared island instances (name and props) one front holds."""
 
 
@@ -101,8 +104,12 @@ class Hub:
             self._dirty.set()
 
     async def broadcast_presence(self) -> None:
-        """Run for the front's lifetime: send coalesced presence updates."""
-        interval = self.settings.presence_interval
+        """Run for the front's lifetime: send coalesced presence updates.
+
+        Rounds come at most every ``presence_interval``, and further apart as
+        the crowd grows (PRESENCE_BUDGET messages per second), so clients
+        joining steadily cannot make presence cost N² messages.
+        """
         while True:
             await self._dirty.wait()
             self._dirty = trio.Event()
@@ -118,7 +125,7 @@ class Hub:
             self.presence_broadcasts += 1
             if behind:
                 self._dirty.set()
-            await trio.sleep(interval)
+            await trio.sleep(max(self.settings.presence_interval, count / PRESENCE_BUDGET))
 
     def reload_all(self) -> None:
         """Tell every live browser to reload the page (dev mode: the code changed)."""

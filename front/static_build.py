@@ -18,6 +18,7 @@ from nowaki.front.config import Settings, warn_if_random_secret
 from nowaki.front.pages import assemble
 from nowaki.front.pool import RendererPool
 from nowaki.front.sources import renderer_command
+from nowaki.protocol.renderer_wire import RendererError
 
 log = logging.getLogger("nowaki.front")
 
@@ -29,19 +30,36 @@ def output_path(out: Path, route: str) -> Path:
     )
 
 
+class BuildError(Exception):
+    """Some pages failed to render; the others and the runtime were written."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__(f"{len(failures)} page(s) failed")
+        self.failures = failures
+
+
 async def build(settings: Settings, out: Path) -> list[Path]:
-    """Render every page of ``settings.app`` into ``out``; return the files written."""
+    """Render every page of ``settings.app`` into ``out``; return the files written.
+
+    A page that fails does not stop the others; BuildError lists the failures
+    after everything else, the runtime asset included, is written.
+    """
     warn_if_random_secret(settings)
     runtime = load_runtime()
     pool = RendererPool.of_processes(
         renderer_command(settings.app, settings.sandbox), 1, settings.render_timeout
     )
     written: list[Path] = []
+    failures: list[str] = []
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)
         for route in sorted(pool.catalog.pages):
             request = {"path": route, "query": {}, "headers": {}}
-            reply = await pool.call("page", route=route, request=request)
+            try:
+                reply = await pool.call("page", route=route, request=request)
+            except RendererError as exc:
+                failures.append(f"page {route} failed: {exc.code}: {exc.message.splitlines()[0]}")
+                continue
             page = assemble(reply.get("parts", []), settings.secret, script_tag(runtime))
             target = output_path(out, route)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,4 +70,6 @@ async def build(settings: Settings, out: Path) -> list[Path]:
     asset.parent.mkdir(parents=True, exist_ok=True)
     asset.write_bytes(runtime.body)
     written.append(asset)
+    if failures:
+        raise BuildError(failures)
     return written

@@ -97,10 +97,15 @@ def _front(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from nowaki.front.static_build import build
+    from nowaki.front.static_build import BuildError, build
 
     settings = _settings(args)
-    written = trio.run(build, settings, Path(args.out))
+    try:
+        written = trio.run(build, settings, Path(args.out))
+    except BuildError as exc:
+        for line in exc.failures:
+            print(f"nowaki build: {line}", file=sys.stderr)
+        return 1
     for path in written:
         print(path)
     return 0
