@@ -129,7 +129,7 @@ async def apply(hub: Hub, instance: Instance, work: Work) -> None:
         return
     instance.state, instance.html = state, html
     if work.handler is not None:
-        hub.metrics.events.labels("ok").inc()
+        hub.metrics.events_ok.inc()
         hub.metrics.latency.observe(trio.current_time() - work.received)
     if origin is not None:
         reply = origin.patch(html, push=work.handler is None)  # a render answers no event

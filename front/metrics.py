@@ -44,6 +44,8 @@ class Metrics:
         )
         self.renderers_up = Gauge("nowaki_renderers_up", "Renderers alive", registry=r)
 
+        self.events_ok = self.events.labels("ok")  # the per-event hot path skips the label lookup
+
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric."""
         return bytes(generate_latest(self.registry))

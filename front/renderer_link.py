@@ -24,7 +24,8 @@ from nowaki.protocol.renderer_wire import RendererError, check_reply, request
 
 log = logging.getLogger("nowaki.front")
 
-READ_SIZE = 256 * 1024
+READ_SIZE = 64 * 1024
+"""Bytes asked of the pipe per read: below glibc's mmap threshold, so a read costs no mmap."""
 
 
 class NotSent(Exception):

@@ -17,6 +17,9 @@ class Deadline(BaseException):
     """The request ran out of time. A BaseException, so app code's ``except Exception`` can't eat it."""
 
 
+_installed = False
+
+
 def _expire(signum: int, frame: FrameType | None) -> None:
     raise Deadline()
 
@@ -27,8 +30,10 @@ def deadline(seconds: float | None) -> Iterator[None]:
     if not seconds:
         yield
         return
-    if signal.getsignal(signal.SIGALRM) is not _expire:
+    global _installed
+    if not _installed:  # once: getsignal() per request costs enum conversions
         signal.signal(signal.SIGALRM, _expire)
+        _installed = True
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield

@@ -21,7 +21,8 @@ from nowaki.protocol.framing import FrameBuffer, encode_frame
 from nowaki.protocol.renderer_wire import error
 from nowaki.renderer.worker import Worker
 
-READ_SIZE = 256 * 1024
+READ_SIZE = 64 * 1024
+"""Bytes asked per read: below glibc's mmap threshold, so a read costs no mmap/munmap."""
 
 
 def _encode(reply: dict[str, Any]) -> bytes:
