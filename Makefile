@@ -53,6 +53,10 @@ conformance: $(STAMP)
 browser: $(STAMP) chromium
 	$(BIN)/python -m pytest -q tests/browser
 
+## Performance beside floors measured in the same run (< 10 min on 2 cores); writes bench/results.{json,md}
+bench: $(STAMP) chromium
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) client-runtime/node_modules .mypy_cache .ruff_cache .pytest_cache
 
