@@ -114,11 +114,12 @@ class Hub:
             await self._dirty.wait()
             self._dirty = trio.Event()
             count = len(self.joined)
+            message = wire.encode_presence(count)  # once per round, not per client
             behind = False
             for connection in list(self.joined.values()):
                 if connection.presence_seen == count:
                     continue
-                if connection.offer(wire.encode_presence(count)):
+                if connection.offer(message):
                     connection.presence_seen = count
                 else:
                     behind = True  # outbox full: that client gets the count next round

@@ -167,6 +167,15 @@ class RendererPool:
     async def _acquire(self) -> RendererLink:
         if self.app_error is not None and not self.up:
             raise RendererError(errors.APP_FAILED, self.app_error)
+        try:  # the common case: a renderer is free, no timeout scope needed
+            link = self._idle_receive.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        else:
+            if link is not None and link.alive:
+                return link
+            if link is None:
+                self._idle_send.send_nowait(None)  # not ours to consume: the waiters' signal
         with trio.move_on_after(ACQUIRE_TIMEOUT):
             while True:
                 link = await self._idle_receive.receive()

@@ -1,17 +1,17 @@
 """One connection to one renderer over a pair of byte streams (pipes or a socket).
 
 Requests carry ids; a reader task matches replies to waiters and drops late
-ones. A writer task owns the outgoing stream, so a caller cancelled mid-write
-can never leave half a frame on the wire. If the renderer goes away, every
-waiter learns whether its request was ever written (safe to retry elsewhere)
-or was in flight (report, don't retry).
+ones. Callers write their own frames, one at a time and shielded from
+cancellation, so a caller cancelled mid-write can never leave half a frame on
+the wire (a write that stalls past WRITE_TIMEOUT kills the renderer instead).
+If the renderer goes away, every waiter learns whether its request was ever
+written (safe to retry elsewhere) or was in flight (report, don't retry).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +23,9 @@ from nowaki.protocol.framing import FrameBuffer, encode_frame
 from nowaki.protocol.renderer_wire import RendererError, check_reply, request
 
 log = logging.getLogger("nowaki.front")
+
+WRITE_TIMEOUT = 10.0
+"""Seconds a request frame may take to enter the pipe (a renderer not reading at all)."""
 
 READ_SIZE = 64 * 1024
 """Bytes asked of the pipe per read: below glibc's mmap threshold, so a read costs no mmap."""
@@ -60,9 +63,7 @@ class RendererLink:
         self._kill = kill
         self._ids = itertools.count(1)
         self._pending: dict[int, _Waiter] = {}
-        self._outgoing_send, self._outgoing = trio.open_memory_channel[tuple[bytes, _Waiter]](
-            math.inf
-        )
+        self._send_lock = trio.StrictFIFOLock()
 
     def kill(self, why: str) -> None:
         """Stop using this renderer and end it; waiters get ``renderer_crashed``."""
@@ -77,25 +78,27 @@ class RendererLink:
         for waiter in self._pending.values():
             waiter.done.set()
 
-    async def run(self) -> None:
-        """Run for the link's lifetime: the writer and the reader."""
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._write_requests)
-            await self._read_replies()
-            nursery.cancel_scope.cancel()
-
-    async def _write_requests(self) -> None:
-        async for frame, waiter in self._outgoing:
-            try:
-                await self._send.send_all(frame)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._mark_dead()  # this frame never reached a live renderer: NotSent
+    async def _write(self, frame: bytes, waiter: _Waiter) -> None:
+        """Write one whole frame, or kill the link: never half a frame and go on."""
+        async with self._send_lock:
+            if not self.alive:
+                return
+            with trio.CancelScope(shield=True) as scope:
+                scope.deadline = trio.current_time() + WRITE_TIMEOUT
+                try:
+                    await self._send.send_all(frame)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    self._mark_dead()  # this frame never reached a live renderer: NotSent
+                    return
+            if scope.cancelled_caught:
+                self.kill(f"a request write stalled for {WRITE_TIMEOUT:g}s")
                 return
             # No checkpoint between the last write and here, so the reader cannot
             # have seen the renderer die "before" this flag says the frame was sent.
             waiter.sent = True
 
-    async def _read_replies(self) -> None:
+    async def run(self) -> None:
+        """Run for the link's lifetime: deliver replies until EOF or garbage."""
         frames = FrameBuffer()
         try:
             while True:
@@ -123,8 +126,9 @@ class RendererLink:
         waiter = _Waiter()
         self._pending[request_id] = waiter
         try:
-            self._outgoing_send.send_nowait((encode_frame(request(request_id, op, **fields)), waiter))
-            await waiter.done.wait()
+            await self._write(encode_frame(request(request_id, op, **fields)), waiter)
+            if waiter.sent:
+                await waiter.done.wait()
         finally:
             del self._pending[request_id]
         reply = waiter.reply

@@ -82,20 +82,23 @@ async def serve_live(hub: Hub, scope: Scope, receive: Receive, send: Send) -> No
         reason = "client closed"
         try:
             nursery.start_soon(_writer, outbox_receive, send, writer_done)
-            while True:
-                with trio.move_on_after(hub.settings.idle_timeout) as idle:
+            timeout = hub.settings.idle_timeout
+            # One scope for the connection's life, its deadline pushed on by every
+            # message: cheaper than a new timeout scope per frame.
+            with trio.CancelScope(deadline=trio.current_time() + timeout) as idle:
+                while True:
                     message = await receive()
-                if idle.cancelled_caught:
-                    reason = "idle timeout"
-                    connection.close(CLOSE_IDLE, "idle timeout")
-                    with trio.move_on_after(1):
-                        await writer_done.wait()
-                    break
-                if message["type"] == "websocket.disconnect":
-                    break
-                if message["type"] == "websocket.receive":
-                    frame = message.get("text")
-                    await connection.receive(frame if frame is not None else message.get("bytes", b""))
+                    idle.deadline = trio.current_time() + timeout
+                    if message["type"] == "websocket.disconnect":
+                        break
+                    if message["type"] == "websocket.receive":
+                        frame = message.get("text")
+                        await connection.receive(frame if frame is not None else message.get("bytes", b""))
+            if idle.cancelled_caught:
+                reason = "idle timeout"
+                connection.close(CLOSE_IDLE, "idle timeout")
+                with trio.move_on_after(1):
+                    await writer_done.wait()
         finally:
             connection.closed()
             hub.release(connection)
