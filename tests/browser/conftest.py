@@ -18,12 +18,10 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
-    Playwright,
     expect,
-    sync_playwright,
 )
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, DEMO_APP, Front, run_front
+from tests.support import DEMO_APP, Front, run_front
 
 # NOWAKI_BROWSER_RUNTIME=path/to/runtime.js: pages get that file instead of the
 # runtime the front serves (to check another build, or that a broken one fails).
@@ -31,26 +29,6 @@ RUNTIME_OVERRIDE = os.environ.get("NOWAKI_BROWSER_RUNTIME", "")
 
 # Auto-waiting assertions: modest, so a broken runtime fails fast.
 expect.set_options(timeout=5_000)
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make chromium)")
-    pw = sync_playwright().start()
-    try:
-        yield pw
-    finally:
-        pw.stop()
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @pytest.fixture(scope="session")

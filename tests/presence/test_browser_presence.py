@@ -22,15 +22,13 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     Page,
-    Playwright,
     WebSocketRoute,
     expect,
-    sync_playwright,
 )
 
 from tests.presence.helpers import PRESENCE_INTERVAL as INTERVAL
 from tests.presence.helpers import measure
-from tests.support import CHROMIUM, CHROMIUM_ARGS, FIXTURE_APP, ROOT, Front, run_front
+from tests.support import FIXTURE_APP, ROOT, Front, run_front
 
 pytestmark = pytest.mark.browser
 
@@ -46,21 +44,6 @@ window.WebSocket = class extends Native {
 };
 """
 """Init script: the page-clock time of every WebSocket the page opens."""
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @dataclass
