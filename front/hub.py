@@ -151,7 +151,7 @@ class Hub:
         if instance is None:
             if len(self.shared) >= SHARED_MAX or self.nursery is None:
                 return None
-            instance = Instance(name, info, state, props, self.nursery)
+            instance = Instance(name, info, state, props, self.nursery, fanout_due=trio.Event())
             self.shared[key] = instance
             self.subscribe(instance)
             self.nursery.start_soon(fanout, self, instance)

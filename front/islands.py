@@ -77,16 +77,20 @@ class Instance:
     nursery: trio.Nursery
     """Where its drain task (and, while viewed, its timers) run."""
     views: set[View] = field(default_factory=set)
-    queue: deque[Work] = field(default_factory=deque)
+    # Made on first use and dropped when idle: an idle live connection holds
+    # thousands of these, so an empty deque block or Event per island adds up.
+    queue: deque[Work] | None = None
     draining: bool = False
     html: str | None = None  # latest render of ``state``, if known
-    ticks_queued: set[str] = field(default_factory=set)
+    ticks_queued: set[str] | None = None  # timer instances only
     timers: trio.CancelScope | None = None
-    fanout_due: trio.Event = field(default_factory=trio.Event)
+    fanout_due: trio.Event | None = None  # shared instances only
 
 
 def enqueue(hub: Hub, instance: Instance, work: Work) -> None:
     """Queue work and make sure exactly one task drains this instance."""
+    if instance.queue is None:
+        instance.queue = deque()
     instance.queue.append(work)
     if not instance.draining:
         instance.draining = True
@@ -94,17 +98,20 @@ def enqueue(hub: Hub, instance: Instance, work: Work) -> None:
 
 
 async def _drain(hub: Hub, instance: Instance) -> None:
+    queue = instance.queue
     try:
-        while instance.queue:
-            work = instance.queue.popleft()
+        while queue:
+            work = queue.popleft()
             try:
                 await apply(hub, instance, work)
             finally:
-                if work.tick and work.handler is not None:
+                if work.tick and work.handler is not None and instance.ticks_queued is not None:
                     # Only now may the next tick queue: none waits behind a running one.
                     instance.ticks_queued.discard(work.handler)
     finally:
         instance.draining = False
+        if not queue:
+            instance.queue = None
 
 
 async def apply(hub: Hub, instance: Instance, work: Work) -> None:
@@ -135,8 +142,8 @@ async def apply(hub: Hub, instance: Instance, work: Work) -> None:
         reply = origin.patch(html, push=work.handler is None)  # a render answers no event
         hub.metrics.patch_bytes.observe(len(reply))
         await origin.connection.send(reply)
-    if instance.info.shared:
-        instance.fanout_due.set()  # the other viewers, coalesced (see fanout)
+    if instance.fanout_due is not None:  # shared: the other viewers, coalesced (see fanout)
+        instance.fanout_due.set()
         return
     for view in list(instance.views):
         if view is not origin:
@@ -176,7 +183,10 @@ async def fanout(hub: Hub, instance: Instance) -> None:
     backlog), so a fast-changing shared island cannot swamp slow clients.
     """
     while True:
-        await instance.fanout_due.wait()
+        due = instance.fanout_due
+        if due is None:
+            due = instance.fanout_due = trio.Event()
+        await due.wait()
         instance.fanout_due = trio.Event()
         html = instance.html
         if html is None:
@@ -199,6 +209,7 @@ async def run_timers(hub: Hub, instance: Instance, *, task_status: trio.TaskStat
     """Apply each ``every`` handler on schedule; a tick still queued is skipped, never stacked."""
     with trio.CancelScope() as scope:
         instance.timers = scope
+        instance.ticks_queued = set()
         task_status.started()
         async with trio.open_nursery() as nursery:
             for handler, seconds in instance.info.every.items():
@@ -213,7 +224,8 @@ async def _tick(hub: Hub, instance: Instance, handler: str, seconds: float) -> N
         now = trio.current_time()
         if next_at < now:  # fell behind (a slow renderer): skip the missed ticks
             next_at = now + seconds
-        if handler in instance.ticks_queued:
+        queued = instance.ticks_queued
+        if queued is None or handler in queued:
             continue
-        instance.ticks_queued.add(handler)
+        queued.add(handler)
         enqueue(hub, instance, Work(handler, {}, now, tick=True))

@@ -300,7 +300,7 @@ class LiveConnection:
                 f"island {instance.name!r} has no handler {event.handler!r}",
             )
             return
-        if len(instance.queue) >= ISLAND_QUEUE_MAX:
+        if len(instance.queue or ()) >= ISLAND_QUEUE_MAX:
             await self._error(
                 event.id, errors.RATE_LIMITED,
                 f"{ISLAND_QUEUE_MAX} events of this island are already waiting; event dropped",
