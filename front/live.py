@@ -154,7 +154,7 @@ class LiveConnection:
         restored = self._restorable(join)
         joined: list[int] = []
         for island_id, token in join.islands:
-            view = await self._join_one(island_id, token, restored, join.render)
+            view = await self._join_one(island_id, token, restored)
             if view is not None:
                 joined.append(island_id)
         first = self.session is None
@@ -174,6 +174,8 @@ class LiveConnection:
         """States this join may resume: kept after a drop here, or a signed snapshot."""
         if join.resume is not None:
             previous = self.hub.sessions.get(join.resume)
+            if previous is self:
+                previous = None  # a second join on the same socket: nothing to take over
             # The old socket may be half-open (the client noticed the drop first).
             kept = previous.take_over() if previous is not None else self.hub.take_kept(join.resume)
             if kept:
@@ -193,7 +195,6 @@ class LiveConnection:
         island_id: int,
         token: str,
         restored: dict[int, tuple[str, Any, dict[str, Any]]],
-        render: bool,
     ) -> View | None:
         settings = self.hub.settings
         if island_id not in self.views and len(self.views) >= settings.islands_max:
