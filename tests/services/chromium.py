@@ -10,57 +10,21 @@ exception comes back to the test.
 from __future__ import annotations
 
 import json
-import queue
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
+from playwright.sync_api import Browser, Page, WebSocket
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS
+from tests.chromium_thread import ChromiumThread as BaseChromiumThread
 
 T = TypeVar("T")
-Job = tuple[Callable[[Browser], Any], "Future[Any]"]
 
 
-class ChromiumThread:
-    """One browser, driven only from its own thread."""
+class ChromiumThread(BaseChromiumThread):
+    """The shared browser thread, plus fresh-page runs for the service tests."""
 
-    def __init__(self, start_timeout: float = 60.0) -> None:
-        self._jobs: queue.Queue[Job | None] = queue.Queue()
-        self._ready: Future[None] = Future()
-        self._thread = threading.Thread(target=self._main, name="services-chromium", daemon=True)
-        self._thread.start()
-        self._ready.result(timeout=start_timeout)
-
-    def _main(self) -> None:
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-                )
-                self._ready.set_result(None)
-                try:
-                    while (job := self._jobs.get()) is not None:
-                        work, done = job
-                        try:
-                            done.set_result(work(browser))
-                        except BaseException as exc:
-                            done.set_exception(exc)
-                finally:
-                    browser.close()
-        except BaseException as exc:
-            if not self._ready.done():
-                self._ready.set_exception(exc)
-            raise
-
-    def run(self, work: Callable[[Browser], T], timeout: float = 100.0) -> T:
-        """Run ``work(browser)`` in the browser's thread; return its result or raise its error."""
-        done: Future[T] = Future()
-        self._jobs.put((work, done))
-        return done.result(timeout=timeout)
+    run_timeout = 100.0
 
     def run_page(self, work: Callable[[Page], T], timeout: float = 100.0) -> T:
         """Run ``work(page)`` on a fresh page of a fresh context; fail on uncaught page errors."""
@@ -79,10 +43,6 @@ class ChromiumThread:
             return result
 
         return self.run(in_context, timeout)
-
-    def close(self) -> None:
-        self._jobs.put(None)
-        self._thread.join(timeout=30)
 
 
 @dataclass

@@ -1,25 +1,13 @@
-"""Headless Chromium (Playwright, sync API) owned by one thread.
-
-Playwright's sync API allows one instance per thread and other test folders
-keep their own open for the whole session, so this one lives in a dedicated
-thread: a test hands ``run`` a function of the Browser, which runs there; its
-result or exception comes back to the test.
-"""
+"""Pages for the survival browser tests, run on a ``tests.chromium_thread.ChromiumThread``."""
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-
-from tests.support import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import Browser, BrowserContext, Page
 
 T = TypeVar("T")
-Job = tuple[Callable[[Browser], Any], "Future[Any]"]
 
 # Records every value <html data-nowaki-live> takes, so a short-lived state is not missed.
 STATE_RECORDER = """
@@ -29,49 +17,6 @@ new MutationObserver(() => {
   if (s !== undefined && s !== window.__liveStates.at(-1)) window.__liveStates.push(s);
 }).observe(document, {attributes: true, subtree: true, attributeFilter: ["data-nowaki-live"]});
 """
-
-
-class ChromiumThread:
-    """One browser, used only from its own thread."""
-
-    def __init__(self, start_timeout: float = 60.0) -> None:
-        self._jobs: queue.Queue[Job | None] = queue.Queue()
-        self._ready: Future[None] = Future()
-        self._thread = threading.Thread(target=self._main, name="survival-chromium", daemon=True)
-        self._thread.start()
-        self._ready.result(timeout=start_timeout)
-
-    def _main(self) -> None:
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-                )
-                self._ready.set_result(None)
-                try:
-                    while (job := self._jobs.get()) is not None:
-                        work, done = job
-                        try:
-                            done.set_result(work(browser))
-                        except BaseException as exc:
-                            done.set_exception(exc)
-                finally:
-                    browser.close()
-        except BaseException as exc:
-            if not self._ready.done():
-                self._ready.set_exception(exc)
-            raise
-
-    def run(self, work: Callable[[Browser], T], timeout: float = 90.0) -> T:
-        """Run ``work(browser)`` in the browser's thread; return its result or raise its error."""
-        done: Future[T] = Future()
-        self._jobs.put((work, done))
-        return done.result(timeout=timeout)
-
-    def close(self) -> None:
-        """Close the browser and end its thread."""
-        self._jobs.put(None)
-        self._thread.join(timeout=30)
 
 
 class Pages:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.chromium_thread import ChromiumThread
 from tests.support import CHROMIUM, Front
-from tests.survival.browser import ChromiumThread
 from tests.survival.helpers import PUBLISH_TOKEN, running_front
 
 

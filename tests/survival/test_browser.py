@@ -10,8 +10,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, WebSocket, expect
 
+from tests.chromium_thread import ChromiumThread
 from tests.support import Front
-from tests.survival.browser import ChromiumThread, Pages, with_pages
+from tests.survival.browser import Pages, with_pages
 from tests.survival.helpers import PUBLISH_TOKEN, free_port, launch, port_of, proxy_to, stop
 
 pytestmark = pytest.mark.browser
