@@ -78,6 +78,8 @@ OPTIONS: tuple[Option, ...] = (
            "seconds a renderer may take per request before it is replaced (default 5)"),
     Option("renderer_memory", "NOWAKI_RENDER_MEMORY", "--render-memory", _number(64 * MIB, True),
            "a renderer's address-space limit in bytes (default 1 GiB)"),
+    Option("renderer_cpu", "NOWAKI_RENDER_CPU", "--render-cpu", _number(1, True),
+           "CPU seconds a renderer may use in its life before it is replaced (default 3600)"),
     Option("live_max", "NOWAKI_LIVE_MAX", "--live-max", _number(0, True),
            "most live connections; more are refused with 4429 (default: no cap)"),
     Option("heartbeat", "NOWAKI_LIVE_HEARTBEAT", "--heartbeat", _number(0.01),
@@ -124,6 +126,7 @@ class Settings:
     secret: bytes = b""
     render_timeout: float = 5.0
     renderer_memory: int = 1024 * MIB
+    renderer_cpu: int = 3600
     live_max: int | None = None
     heartbeat: float = 25.0
     idle_timeout: float = 60.0

@@ -68,6 +68,7 @@ def _serve(settings: Settings, addresses: Sequence[str] = (), key: str | None = 
             extra_env={
                 "NOWAKI_RENDER_MEMORY": str(settings.renderer_memory),
                 "NOWAKI_RENDER_TIMEOUT": str(settings.render_timeout),
+                "NOWAKI_RENDER_CPU": str(settings.renderer_cpu),
             },
         )
     pool.keep_trying = settings.dev

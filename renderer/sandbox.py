@@ -10,6 +10,7 @@ import ctypes
 import ctypes.util
 import os
 import resource
+import signal
 import stat
 from pathlib import Path
 
@@ -59,7 +60,28 @@ def limit_resources(memory: int) -> list[str]:
             applied.append(label)
         except (ValueError, OSError, AttributeError):
             pass
+    try:
+        # CPU seconds over a renderer's whole life: at the soft limit SIGXCPU asks
+        # it to finish its request and exit, and the pool starts a fresh one.
+        seconds = int(os.environ.get("NOWAKI_RENDER_CPU") or CPU_SECONDS)
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 60))
+        signal.signal(signal.SIGXCPU, _recycle_soon)
+        applied.append(f"recycled after {seconds} CPU seconds")
+    except (ValueError, OSError, AttributeError):
+        pass
     return applied
+
+
+CPU_SECONDS = 3600
+"""A renderer's CPU-time budget for its whole life (RLIMIT_CPU soft limit; NOWAKI_RENDER_CPU)."""
+
+recycle = False
+"""Set when the CPU budget is spent: the serve loop exits after the current reply."""
+
+
+def _recycle_soon(signum: int, frame: object) -> None:
+    global recycle
+    recycle = True
 
 
 NOBODY = 65534

@@ -19,6 +19,7 @@ from nowaki.protocol import errors
 from nowaki.protocol.errors import ProtocolError
 from nowaki.protocol.framing import FrameBuffer, encode_frame
 from nowaki.protocol.renderer_wire import error
+from nowaki.renderer import sandbox
 from nowaki.renderer.worker import Worker
 
 READ_SIZE = 64 * 1024
@@ -45,6 +46,9 @@ def serve_stream(worker: Worker, read: Callable[[int], bytes], write: Callable[[
         except ProtocolError as exc:
             print(f"nowaki renderer: protocol error from the front: {exc}", file=sys.stderr)
             return 3
+        if sandbox.recycle and not frames.pending:  # CPU budget spent: let the pool replace us
+            print("nowaki renderer: CPU budget spent, exiting to be replaced", file=sys.stderr)
+            return 0
 
 
 def _write_all(fd: int) -> Callable[[bytes], None]:

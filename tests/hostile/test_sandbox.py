@@ -96,3 +96,22 @@ async def test_cpu_loop_times_out_and_next_event_works(sandboxed: tuple[Front, L
     assert took < 2.5, took
     with trio.fail_after(20):
         await _intact(client, 1, 1)
+
+
+async def test_renderer_that_spent_its_cpu_budget_is_replaced() -> None:
+    """NOWAKI_RENDER_CPU: past its CPU budget a renderer finishes its reply and is replaced; nothing lost."""
+    env = base_env(NOWAKI_RENDER_CPU="1", NOWAKI_RENDER_TIMEOUT="1.5")
+    async with front_process(["start", str(FIXTURE_APP), "--renderers", "1"], env) as front:
+        islands = await page_islands(front.url, "/sandboxed")
+        async with connect(front.ws_url) as client:
+            await client.join([(0, islands[0].token), (1, islands[1].token)])
+            assert (await client.event(1, "inc"))["type"] == "patch"
+            first = front.renderer_pids()
+            reply = await client.event(0, "spin", timeout=10)  # 1.5 s of CPU: over the budget
+            assert reply["type"] == "error" and reply["code"] == "timeout", reply
+            with trio.fail_after(15):
+                while front.renderer_pids() == first or not front.renderer_pids():
+                    await trio.sleep(0.1)
+            assert "CPU budget spent" in front.log(), front.log()[-2000:]
+            reply = await client.event(1, "inc", timeout=15)
+            assert reply["type"] == "patch" and "live: 2<" in client.copies[1], reply
