@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,7 @@ class LiveConnection:
         outbox: trio.MemorySendChannel[Outgoing],
         nursery: trio.Nursery,
         address: str = "",
+        transmit: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.id = next(_connection_ids)
         self.hub = hub
@@ -91,19 +93,32 @@ class LiveConnection:
         self.presence_seen = -1  # last presence count queued for this client
         self._outbox = outbox
         self._nursery = nursery
+        self._transmit = transmit
+        self.send_lock = trio.StrictFIFOLock()
+        """Held while a frame goes to the socket, by the writer or a direct send."""
+        self.queued = 0
+        """Frames put in the outbox and not yet sent: a direct send must not overtake them."""
         settings = hub.settings
         self._bucket = TokenBucket(settings.event_rate, settings.event_burst)
 
     async def send(self, text: str) -> None:
-        """Queue a frame; a client that stops reading for SLOW_CLIENT_GRACE is dropped."""
-        try:
-            self._outbox.send_nowait(text)
+        """Send a frame; a client that stops reading for SLOW_CLIENT_GRACE is dropped.
+
+        When nothing is queued and the socket is free, the frame goes out from
+        this task (no hop through the writer); otherwise it joins the outbox
+        behind the frames already waiting, so order always holds.
+        """
+        if self._transmit is not None and not self.queued and not self.send_lock.locked():
+            async with self.send_lock:
+                await self._transmit(text)
             return
-        except trio.WouldBlock:
-            pass
+        if self.offer(text):
+            return
+        self.queued += 1  # counted before it waits, so no direct send overtakes it
         with trio.move_on_after(SLOW_CLIENT_GRACE):
             await self._outbox.send(text)
             return
+        self.queued -= 1
         log.warning("event=slow_client conn=%d queued=%d", self.id, OUTBOX_FRAMES)
         self.hub.metrics.refused.labels("slow_client").inc()
         self._nursery.cancel_scope.cancel()
@@ -114,6 +129,7 @@ class LiveConnection:
             self._outbox.send_nowait(text)
         except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
             return False
+        self.queued += 1
         return True
 
     def close(self, code: int, reason: str) -> None:
@@ -122,6 +138,8 @@ class LiveConnection:
             self._outbox.send_nowait(Close(code, reason))
         except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
             self._nursery.cancel_scope.cancel()
+        else:
+            self.queued += 1
 
     async def receive(self, frame: str | bytes) -> None:
         """Handle one client frame; protocol errors become ``bad_message`` replies."""

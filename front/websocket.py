@@ -46,13 +46,18 @@ def origin_allowed(scope: Scope, allowed: frozenset[str]) -> bool:
     return bool(host) and urlsplit(origin).netloc == host
 
 
-async def _writer(outbox: trio.MemoryReceiveChannel[Outgoing], send: Send, done: trio.Event) -> None:
+async def _writer(
+    connection: LiveConnection, outbox: trio.MemoryReceiveChannel[Outgoing], send: Send, done: trio.Event
+) -> None:
+    """Send what producers queued, in order, sharing the socket lock with direct sends."""
     try:
         async for item in outbox:
-            if isinstance(item, Close):
-                await send({"type": "websocket.close", "code": item.code, "reason": item.reason})
-                return
-            await send({"type": "websocket.send", "text": item})
+            async with connection.send_lock:
+                if isinstance(item, Close):
+                    await send({"type": "websocket.close", "code": item.code, "reason": item.reason})
+                    return
+                await send({"type": "websocket.send", "text": item})
+            connection.queued -= 1
     finally:
         done.set()
 
@@ -66,7 +71,10 @@ async def serve_live(hub: Hub, scope: Scope, receive: Receive, send: Send) -> No
     outbox_send, outbox_receive = trio.open_memory_channel[Outgoing](OUTBOX_FRAMES)
     writer_done = trio.Event()
     async with trio.open_nursery() as nursery:
-        connection = LiveConnection(hub, outbox_send, nursery, address)
+        async def transmit(text: str) -> None:
+            await send({"type": "websocket.send", "text": text})
+
+        connection = LiveConnection(hub, outbox_send, nursery, address, transmit)
         if not origin_allowed(scope, hub.settings.allowed_origins):
             log.warning("event=refuse conn=%d reason=origin origin=%r", connection.id,
                         header(scope, b"origin"))
@@ -81,7 +89,7 @@ async def serve_live(hub: Hub, scope: Scope, receive: Receive, send: Send) -> No
         log.info("event=connect conn=%d address=%s", connection.id, address)
         reason = "client closed"
         try:
-            nursery.start_soon(_writer, outbox_receive, send, writer_done)
+            nursery.start_soon(_writer, connection, outbox_receive, send, writer_done)
             timeout = hub.settings.idle_timeout
             # One scope for the connection's life, its deadline pushed on by every
             # message: cheaper than a new timeout scope per frame.
