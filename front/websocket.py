@@ -49,15 +49,25 @@ def origin_allowed(scope: Scope, allowed: frozenset[str]) -> bool:
 async def _writer(
     connection: LiveConnection, outbox: trio.MemoryReceiveChannel[Outgoing], send: Send, done: trio.Event
 ) -> None:
-    """Send what producers queued, in order, sharing the socket lock with direct sends."""
+    """Send what producers queued, in order, sharing the socket lock with direct sends.
+
+    The lock is taken once per batch: everything already queued goes out
+    under it, so a burst (presence, shared fan-out) costs one lock round.
+    """
     try:
-        async for item in outbox:
+        async for first in outbox:
             async with connection.send_lock:
-                if isinstance(item, Close):
-                    await send({"type": "websocket.close", "code": item.code, "reason": item.reason})
-                    return
-                await send({"type": "websocket.send", "text": item})
-            connection.queued -= 1
+                item: Outgoing | None = first
+                while item is not None:
+                    if isinstance(item, Close):
+                        await send({"type": "websocket.close", "code": item.code, "reason": item.reason})
+                        return
+                    await send({"type": "websocket.send", "text": item})
+                    connection.queued -= 1
+                    try:
+                        item = outbox.receive_nowait()
+                    except trio.WouldBlock:
+                        item = None
     finally:
         done.set()
 
