@@ -11,7 +11,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -177,10 +177,6 @@ class Settings:
             **values,
         )
 
-    def describe(self) -> dict[str, Any]:
-        """The settings for the start log, without the secret."""
-        hidden = {"secret", "publish_token", "secret_is_random"}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
 
 
 def warn_if_random_secret(settings: Settings) -> None:

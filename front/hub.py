@@ -63,7 +63,6 @@ class Hub:
     """Open connections by session, so a client back before its old socket died takes it over."""
     kept: OrderedDict[str, Kept] = field(default_factory=OrderedDict)
     kept_bytes: int = 0
-    presence_broadcasts: int = 0
     nursery: trio.Nursery | None = None
     """Where shared instances run; set by the server before it accepts sockets."""
     _dirty: trio.Event = field(default_factory=trio.Event)
@@ -123,7 +122,6 @@ class Hub:
                     connection.presence_seen = count
                 else:
                     behind = True  # outbox full: that client gets the count next round
-            self.presence_broadcasts += 1
             if behind:
                 self._dirty.set()
             await trio.sleep(max(self.settings.presence_interval, count / PRESENCE_BUDGET))

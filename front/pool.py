@@ -16,8 +16,9 @@ from typing import Any
 import trio
 
 from nowaki.front.catalog import Catalog
+from nowaki.front.config import Settings
 from nowaki.front.renderer_link import NotSent, RendererLink
-from nowaki.front.sources import ProcessSource, Source
+from nowaki.front.sources import ProcessSource, Source, renderer_command
 from nowaki.protocol import VERSION, errors
 from nowaki.protocol.renderer_wire import RendererError
 from nowaki.renderer.sandbox import scrubbed_env
@@ -57,16 +58,17 @@ class RendererPool:
         )
 
     @classmethod
-    def of_processes(
-        cls,
-        command: Sequence[str],
-        size: int,
-        timeout: float,
-        extra_env: dict[str, str] | None = None,
-    ) -> RendererPool:
-        """``size`` child renderers from ``command``, in a scrubbed environment plus ``extra_env``."""
-        env = {**scrubbed_env(dict(os.environ)), **(extra_env or {})}
-        return cls([ProcessSource(command, env)] * size, timeout)
+    def of_processes(cls, settings: Settings, size: int | None = None) -> RendererPool:
+        """Child renderers for ``settings.app`` (``settings.renderers`` of them unless ``size``),
+        in a scrubbed environment carrying only the renderer's own limits."""
+        env = {
+            **scrubbed_env(dict(os.environ)),
+            "NOWAKI_RENDER_MEMORY": str(settings.renderer_memory),
+            "NOWAKI_RENDER_TIMEOUT": str(settings.render_timeout),
+            "NOWAKI_RENDER_CPU": str(settings.renderer_cpu),
+        }
+        source = ProcessSource(renderer_command(settings.app, settings.sandbox), env)
+        return cls([source] * (size or settings.renderers), settings.render_timeout)
 
     @property
     def up(self) -> int:

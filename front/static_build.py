@@ -17,7 +17,6 @@ from nowaki.front.assets import RUNTIME_PATH, load_runtime, script_tag
 from nowaki.front.config import Settings, warn_if_random_secret
 from nowaki.front.pages import assemble
 from nowaki.front.pool import RendererPool
-from nowaki.front.sources import renderer_command
 from nowaki.protocol.renderer_wire import RendererError
 
 log = logging.getLogger("nowaki.front")
@@ -46,9 +45,7 @@ async def build(settings: Settings, out: Path) -> list[Path]:
     """
     warn_if_random_secret(settings)
     runtime = load_runtime()
-    pool = RendererPool.of_processes(
-        renderer_command(settings.app, settings.sandbox), 1, settings.render_timeout
-    )
+    pool = RendererPool.of_processes(settings, size=1)
     written: list[Path] = []
     failures: list[str] = []
     async with trio.open_nursery() as nursery:

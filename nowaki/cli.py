@@ -53,7 +53,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 def _serve(settings: Settings, addresses: Sequence[str] = (), key: str | None = None) -> int:
     from nowaki.front.pool import PoolStartError, RendererPool
     from nowaki.front.server import run
-    from nowaki.front.sources import SocketSource, renderer_command
+    from nowaki.front.sources import SocketSource
 
     if addresses:
         try:
@@ -61,16 +61,7 @@ def _serve(settings: Settings, addresses: Sequence[str] = (), key: str | None = 
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     else:
-        pool = RendererPool.of_processes(
-            renderer_command(settings.app, settings.sandbox),
-            settings.renderers,
-            settings.render_timeout,
-            extra_env={
-                "NOWAKI_RENDER_MEMORY": str(settings.renderer_memory),
-                "NOWAKI_RENDER_TIMEOUT": str(settings.render_timeout),
-                "NOWAKI_RENDER_CPU": str(settings.renderer_cpu),
-            },
-        )
+        pool = RendererPool.of_processes(settings)
     pool.keep_trying = settings.dev
     failed = False
     try:
