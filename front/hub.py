@@ -64,7 +64,7 @@ class Hub:
     kept: OrderedDict[str, Kept] = field(default_factory=OrderedDict)
     kept_bytes: int = 0
     nursery: trio.Nursery | None = None
-    """Where shared instances run; set by the server before it accepts sockets."""
+    """Where island work, timers and shared fan-out run; set by the server before it accepts sockets."""
     _dirty: trio.Event = field(default_factory=trio.Event)
 
     # -- connections and presence ------------------------------------------
@@ -149,16 +149,18 @@ class Hub:
         if instance is None:
             if len(self.shared) >= SHARED_MAX or self.nursery is None:
                 return None
-            instance = Instance(name, info, state, props, self.nursery, fanout_due=trio.Event())
+            instance = Instance(name, info, state, props, fanout_due=trio.Event())
             self.shared[key] = instance
             self.subscribe(instance)
             self.nursery.start_soon(fanout, self, instance)
         return instance
 
-    async def start_timers(self, instance: Instance) -> None:
-        """Run an instance's ``every`` handlers in its nursery until ``stop_timers``."""
-        if instance.info.every and instance.timers is None:
-            await instance.nursery.start(run_timers, self, instance)
+    def start_timers(self, instance: Instance) -> None:
+        """Run an instance's ``every`` handlers until ``stop_timers``."""
+        if instance.info.every and instance.timers is None and self.nursery is not None:
+            instance.timers = trio.CancelScope()
+            instance.ticks_queued = set()
+            self.nursery.start_soon(run_timers, self, instance, instance.timers)
 
     @staticmethod
     def stop_timers(instance: Instance) -> None:

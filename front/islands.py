@@ -74,8 +74,6 @@ class Instance:
     info: IslandInfo
     state: Any
     props: dict[str, Any]
-    nursery: trio.Nursery
-    """Where its drain task (and, while viewed, its timers) run."""
     views: set[View] = field(default_factory=set)
     # Made on first use and dropped when idle: an idle live connection holds
     # thousands of these, so an empty deque block or Event per island adds up.
@@ -92,9 +90,9 @@ def enqueue(hub: Hub, instance: Instance, work: Work) -> None:
     if instance.queue is None:
         instance.queue = deque()
     instance.queue.append(work)
-    if not instance.draining:
+    if not instance.draining and hub.nursery is not None:
         instance.draining = True
-        instance.nursery.start_soon(_drain, hub, instance)
+        hub.nursery.start_soon(_drain, hub, instance)
 
 
 async def _drain(hub: Hub, instance: Instance) -> None:
@@ -127,7 +125,7 @@ async def apply(hub: Hub, instance: Instance, work: Work) -> None:
         )
         hub.metrics.events.labels(exc.code).inc()
         if origin is not None:
-            await origin.connection.send(
+            origin.connection.send(
                 wire.encode_error(exc.code, exc.message, origin.id, push=work.handler is None)
             )
         elif not instance.info.shared:  # a private timer or publish: the one viewer sees it
@@ -141,13 +139,13 @@ async def apply(hub: Hub, instance: Instance, work: Work) -> None:
     if origin is not None:
         reply = origin.patch(html, push=work.handler is None)  # a render answers no event
         hub.metrics.patch_bytes.observe(len(reply))
-        await origin.connection.send(reply)
+        origin.connection.send(reply)
     if instance.fanout_due is not None:  # shared: the other viewers, coalesced (see fanout)
         instance.fanout_due.set()
         return
     for view in list(instance.views):
         if view is not origin:
-            await view.connection.send(view.patch(html, push=True))
+            view.connection.send(view.patch(html, push=True))
 
 
 async def _run(hub: Hub, instance: Instance, work: Work) -> tuple[Any, str]:
@@ -205,12 +203,12 @@ async def fanout(hub: Hub, instance: Instance) -> None:
         await trio.sleep(hub.settings.presence_interval)
 
 
-async def run_timers(hub: Hub, instance: Instance, *, task_status: trio.TaskStatus[None]) -> None:
-    """Apply each ``every`` handler on schedule; a tick still queued is skipped, never stacked."""
-    with trio.CancelScope() as scope:
-        instance.timers = scope
-        instance.ticks_queued = set()
-        task_status.started()
+async def run_timers(hub: Hub, instance: Instance, scope: trio.CancelScope) -> None:
+    """Apply each ``every`` handler on schedule until ``scope`` is cancelled.
+
+    A tick still queued is skipped, never stacked.
+    """
+    with scope:
         async with trio.open_nursery() as nursery:
             for handler, seconds in instance.info.every.items():
                 nursery.start_soon(_tick, hub, instance, handler, seconds)

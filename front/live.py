@@ -2,8 +2,10 @@
 
 Joining verifies tokens (and, after a drop or a restart, restores kept or
 snapshotted states); events go to the island engine (``front/islands.py``).
-All frames leave through one writer task fed by a bounded outbox, so patches,
-presence and closes never interleave.
+Frames leave through the connection's ``Transport`` (``front/live_socket.py``,
+or ``front/websocket.py`` under hypercorn), which keeps them in order; sending
+never waits, and the transport stops reading from a client that is not
+reading its replies.
 """
 
 from __future__ import annotations
@@ -11,9 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -30,14 +30,40 @@ log = logging.getLogger("nowaki.front")
 
 _connection_ids = itertools.count(1)
 
-OUTBOX_FRAMES = 64
-"""Frames queued for one client: the bounded send buffer."""
+HIGH_WATER = 256 * 1024
+"""Bytes waiting for a client beyond which it gets no presence or push frames and
+its socket is not read (so it cannot ask for more) until half of it has left."""
 
 SLOW_CLIENT_GRACE = 5.0
-"""Seconds a full outbox may stay full before its client is dropped."""
+"""Seconds a client may stay over HIGH_WATER before it is dropped."""
 
 ISLAND_QUEUE_MAX = 128
 """Events of one island waiting for a renderer before more are refused."""
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_ORIGIN = 4403
+CLOSE_IDLE = 4408
+CLOSE_OVER_CAP = 4429
+
+_REFUSALS = {
+    "cap": "over capacity",
+    "per_ip": "too many connections from this address",
+}
+
+
+class Transport(Protocol):
+    """How a connection's frames reach its socket, in order, without waiting."""
+
+    backlog: int
+    """Bytes accepted by ``send_text`` and not yet taken by the kernel."""
+
+    def send_text(self, text: str) -> None: ...
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what was sent; the socket's reader stops."""
+
+    def abort(self) -> None:
+        """Drop the socket now."""
 
 
 class TokenBucket:
@@ -62,131 +88,103 @@ class TokenBucket:
         return False
 
 
-@dataclass(frozen=True, slots=True)
-class Close:
-    """Outbox item: close the socket with ``code`` after what is queued."""
-
-    code: int
-    reason: str
-
-
-Outgoing = str | Close
-
-
 class LiveConnection:
-    """Protocol logic for one socket; the socket's writer task drains ``outbox``."""
+    """Protocol logic for one socket; frames go out through ``transport``."""
 
-    def __init__(
-        self,
-        hub: Hub,
-        outbox: trio.MemorySendChannel[Outgoing],
-        nursery: trio.Nursery,
-        address: str = "",
-        transmit: Callable[[str], Awaitable[None]] | None = None,
-    ) -> None:
+    def __init__(self, hub: Hub, transport: Transport, address: str = "") -> None:
         self.id = next(_connection_ids)
         self.hub = hub
         self.address = address
+        self.transport = transport
         self.views: dict[int, View] = {}
         self.session: str | None = None  # given in the first `joined`; names kept states
         self.leaving = False  # the page said it is going away: keep nothing
         self.presence_seen = -1  # last presence count queued for this client
-        self._outbox = outbox
-        self._nursery = nursery
-        self._transmit = transmit
-        self.send_lock = trio.StrictFIFOLock()
-        """Held while a frame goes to the socket, by the writer or a direct send."""
-        self.queued = 0
-        """Frames put in the outbox and not yet sent: a direct send must not overtake them."""
         settings = hub.settings
         self._bucket = TokenBucket(settings.event_rate, settings.event_burst)
 
-    async def send(self, text: str) -> None:
-        """Send a frame; a client that stops reading for SLOW_CLIENT_GRACE is dropped.
+    # -- the socket's life ----------------------------------------------------
 
-        When nothing is queued and the socket is free, the frame goes out from
-        this task (no hop through the writer); otherwise it joins the outbox
-        behind the frames already waiting, so order always holds.
-        """
-        if self._transmit is not None and not self.queued and not self.send_lock.locked():
-            async with self.send_lock:
-                await self._transmit(text)
-            return
-        if self.offer(text):
-            return
-        self.queued += 1  # counted before it waits, so no direct send overtakes it
-        with trio.move_on_after(SLOW_CLIENT_GRACE):
-            await self._outbox.send(text)
-            return
-        self.queued -= 1
-        log.warning("event=slow_client conn=%d queued=%d", self.id, OUTBOX_FRAMES)
+    def refuse_origin(self, origin: str | None) -> None:
+        log.warning("event=refuse conn=%d reason=origin origin=%r", self.id, origin)
+        self.hub.metrics.refused.labels("origin").inc()
+        self.transport.close(CLOSE_ORIGIN, "origin not allowed")
+
+    def admit(self) -> bool:
+        """Take a slot under the caps, or close with 4429 saying why not."""
+        refusal = self.hub.admit(self)
+        if refusal is not None:
+            log.warning("event=refuse conn=%d reason=%s address=%s", self.id, refusal, self.address)
+            self.transport.close(CLOSE_OVER_CAP, _REFUSALS[refusal])
+            return False
+        log.info("event=connect conn=%d address=%s", self.id, self.address)
+        return True
+
+    def slow_client(self) -> None:
+        log.warning("event=slow_client conn=%d backlog=%d", self.id, self.transport.backlog)
         self.hub.metrics.refused.labels("slow_client").inc()
-        self._nursery.cancel_scope.cancel()
+
+    def send(self, text: str) -> None:
+        """Send a frame after every frame sent before it."""
+        self.transport.send_text(text)
 
     def offer(self, text: str) -> bool:
-        """Queue a frame unless the outbox is full or closed; True if queued."""
-        try:
-            self._outbox.send_nowait(text)
-        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+        """Send a frame the client can do without (presence, pushes) unless it is behind."""
+        if self.transport.backlog > HIGH_WATER:
             return False
-        self.queued += 1
+        self.transport.send_text(text)
         return True
 
     def close(self, code: int, reason: str) -> None:
-        """Close after what is queued; if the client is not reading, close at once."""
-        try:
-            self._outbox.send_nowait(Close(code, reason))
-        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
-            self._nursery.cancel_scope.cancel()
-        else:
-            self.queued += 1
+        """Close after what is queued."""
+        self.transport.close(code, reason)
 
-    async def receive(self, frame: str | bytes) -> None:
+    def receive(self, frame: str | bytes) -> None:
         """Handle one client frame; protocol errors become ``bad_message`` replies."""
         try:
             message = wire.parse_client(frame)
         except ProtocolError as exc:
             log.info("event=bad_message conn=%d error=%r", self.id, str(exc))
-            await self.send(wire.encode_error(exc.code, str(exc), exc.island_id))
+            self.send(wire.encode_error(exc.code, str(exc), exc.island_id))
             return
         if isinstance(message, wire.Leave):
             self.leaving = True
             return
         if isinstance(message, wire.Event):
             if not self._bucket.take(trio.current_time()):
-                await self._error(
+                self._error(
                     message.id, errors.RATE_LIMITED,
                     f"over {self.hub.settings.event_rate:g} events per second; event dropped",
                 )
                 return
-            await self._on_event(message)
+            self._on_event(message)
         elif isinstance(message, wire.Join):
-            await self._on_join(message)
+            self._on_join(message)
         else:
-            await self.send(wire.encode_pong())
+            self.send(wire.encode_pong())
 
     # -- join -------------------------------------------------------------
 
-    async def _on_join(self, join: wire.Join) -> None:
+    def _on_join(self, join: wire.Join) -> None:
         settings = self.hub.settings
         restored = self._restorable(join)
         joined: list[int] = []
         for island_id, token in join.islands:
-            view = await self._join_one(island_id, token, restored)
+            view = self._join_one(island_id, token, restored)
             if view is not None:
                 joined.append(island_id)
         first = self.session is None
         if first:
             self.session = secrets.token_urlsafe(16)
             self.hub.sessions[self.session] = self
-        await self.send(wire.encode_joined(joined, settings.heartbeat, self.session if first else None))
+        self.send(wire.encode_joined(joined, settings.heartbeat, self.session if first else None))
         self.hub.mark_joined(self)
         count = len(self.hub.joined)
         if self.presence_seen != count:
             self.presence_seen = count  # first, so the broadcaster does not send it too
-            await self.send(wire.encode_presence(count))
+            self.send(wire.encode_presence(count))
         for island_id in joined:
-            await self._catch_up(self.views[island_id], join.render or island_id in restored)
+            self._catch_up(self.views[island_id], join.render or island_id in restored)
 
     def _restorable(self, join: wire.Join) -> dict[int, tuple[str, Any, dict[str, Any]]]:
         """States this join may resume: kept after a drop here, or a signed snapshot."""
@@ -208,7 +206,7 @@ class LiveConnection:
                 self.offer(wire.encode_error(errors.BAD_SNAPSHOT, f"snapshot refused: {exc}"))
         return {}
 
-    async def _join_one(
+    def _join_one(
         self,
         island_id: int,
         token: str,
@@ -216,7 +214,7 @@ class LiveConnection:
     ) -> View | None:
         settings = self.hub.settings
         if island_id not in self.views and len(self.views) >= settings.islands_max:
-            await self._error(
+            self._error(
                 island_id, errors.TOO_MANY_ISLANDS, f"at most {settings.islands_max} islands per connection"
             )
             return None
@@ -224,11 +222,11 @@ class LiveConnection:
             claims = verify(settings.secret, token, settings.token_ttl)
         except TokenError as exc:
             log.warning("event=bad_token conn=%d island=%d error=%r", self.id, island_id, str(exc))
-            await self._error(island_id, errors.BAD_TOKEN, str(exc))
+            self._error(island_id, errors.BAD_TOKEN, str(exc))
             return None
         info = self.hub.pool.catalog.islands.get(claims.island)
         if info is None:
-            await self._error(island_id, errors.BAD_TOKEN, f"no island named {claims.island!r}")
+            self._error(island_id, errors.BAD_TOKEN, f"no island named {claims.island!r}")
             return None
         state = claims.state
         saved = restored.get(island_id)
@@ -238,22 +236,22 @@ class LiveConnection:
         if info.shared:
             instance = self.hub.shared_instance(claims.island, info, claims.props, state)
             if instance is None:
-                await self._error(island_id, errors.TOO_MANY_ISLANDS, "too many shared islands")
+                self._error(island_id, errors.TOO_MANY_ISLANDS, "too many shared islands")
                 return None
         else:
-            instance = Instance(claims.island, info, state, claims.props, self._nursery)
+            instance = Instance(claims.island, info, state, claims.props)
             self.hub.subscribe(instance)
         view = View(island_id, self, instance)
         instance.views.add(view)
         self.views[island_id] = view
-        await self.hub.start_timers(instance)
+        self.hub.start_timers(instance)
         return view
 
-    async def _catch_up(self, view: View, render: bool) -> None:
+    def _catch_up(self, view: View, render: bool) -> None:
         """Bring a new view up to date: the shared island's current HTML, or a render."""
         instance = view.instance
         if instance.info.shared and instance.html is not None:
-            await self.send(view.patch(instance.html, push=True))
+            self.send(view.patch(instance.html, push=True))
         elif render or (instance.info.shared and len(instance.views) > 1):
             enqueue(self.hub, instance, Work(None, {}, trio.current_time(), origin=view))
 
@@ -277,8 +275,10 @@ class LiveConnection:
             if not view.instance.info.shared
         }
 
-    def closed(self) -> None:
+    def closed(self, reason: str) -> None:
         """The socket is gone: release every view; keep private states if it may come back."""
+        self.hub.release(self)
+        log.info("event=disconnect conn=%d reason=%r", self.id, reason)
         if self.session is not None:
             if self.hub.sessions.get(self.session) is self:
                 del self.hub.sessions[self.session]
@@ -292,7 +292,7 @@ class LiveConnection:
         states = self.private_states()
         self.leaving = True  # nothing left to keep
         log.info("event=superseded conn=%d", self.id)
-        self._nursery.cancel_scope.cancel()
+        self.transport.abort()
         return states
 
     def snapshot(self) -> str:
@@ -305,28 +305,28 @@ class LiveConnection:
 
     # -- events -------------------------------------------------------------
 
-    async def _on_event(self, event: wire.Event) -> None:
+    def _on_event(self, event: wire.Event) -> None:
         view = self.views.get(event.id)
         if view is None:
-            await self._error(
+            self._error(
                 event.id, errors.NOT_JOINED, f"island {event.id} is not joined on this connection"
             )
             return
         instance = view.instance
         if event.handler not in instance.info.handlers:
-            await self._error(
+            self._error(
                 event.id, errors.UNKNOWN_HANDLER,
                 f"island {instance.name!r} has no handler {event.handler!r}",
             )
             return
         if len(instance.queue or ()) >= ISLAND_QUEUE_MAX:
-            await self._error(
+            self._error(
                 event.id, errors.RATE_LIMITED,
                 f"{ISLAND_QUEUE_MAX} events of this island are already waiting; event dropped",
             )
             return
         enqueue(self.hub, instance, Work(event.handler, event.payload, trio.current_time(), origin=view))
 
-    async def _error(self, island_id: int, code: str, message: str) -> None:
+    def _error(self, island_id: int, code: str, message: str) -> None:
         self.hub.metrics.events.labels(code).inc()
-        await self.send(wire.encode_error(code, message, island_id))
+        self.send(wire.encode_error(code, message, island_id))

@@ -9,14 +9,14 @@ from typing import Any
 
 import trio
 from hypercorn.config import Config
-from hypercorn.trio import serve as hypercorn_serve
 
 from nowaki.front.app import FrontApp
 from nowaki.front.config import Settings, warn_if_random_secret
 from nowaki.front.dev import watch
 from nowaki.front.hub import Hub
+from nowaki.front.listener import Listener
+from nowaki.front.live import CLOSE_GOING_AWAY
 from nowaki.front.pool import RendererPool
-from nowaki.front.websocket import CLOSE_GOING_AWAY
 
 log = logging.getLogger("nowaki.front")
 
@@ -74,12 +74,7 @@ async def run(
 
         nursery.start_soon(watch_signals)
         app: Any = FrontApp(hub)  # an ASGI callable; hypercorn's types want its own TypedDicts
-        binds = await nursery.start(
-            lambda task_status: hypercorn_serve(
-                app, hypercorn_config(settings), shutdown_trigger=drained.wait,
-                task_status=task_status,
-            )
-        )
+        binds = await nursery.start(Listener(hub, app, hypercorn_config(settings)).serve, drained)
         log.info("nowaki front on %s", ", ".join(binds))
         task_status.started(binds)
         await stop.wait()

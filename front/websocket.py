@@ -1,75 +1,74 @@
-"""The I/O shell around LiveConnection: admit, read frames, one writer, close.
+"""``/__nowaki/live`` through hypercorn's ASGI WebSocket: the fallback path.
 
-Sockets are accepted before any refusal so the browser can be told why with
-an application close code (hypercorn turns a pre-accept close into an HTTP
-403 that the browser sees only as 1006).
+The listener serves live sockets itself (``front/live_socket.py``); this path
+only runs when an upgrade arrives on a connection hypercorn already serves (a
+proxy reusing a keep-alive connection). Sockets are accepted before any
+refusal so the browser can be told why with an application close code
+(hypercorn turns a pre-accept close into an HTTP 403 the browser sees as 1006).
 """
 
 from __future__ import annotations
 
-import logging
-from urllib.parse import urlsplit
+from collections import deque
 
 import trio
 
 from nowaki.front.http import Receive, Scope, Send, header
 from nowaki.front.hub import Hub
-from nowaki.front.live import OUTBOX_FRAMES, Close, LiveConnection, Outgoing
-
-log = logging.getLogger("nowaki.front")
-
-CLOSE_GOING_AWAY = 1001
-CLOSE_ORIGIN = 4403
-CLOSE_IDLE = 4408
-CLOSE_OVER_CAP = 4429
-
-_REFUSALS = {
-    "cap": "over capacity",
-    "per_ip": "too many connections from this address",
-}
+from nowaki.front.live import CLOSE_IDLE, HIGH_WATER, SLOW_CLIENT_GRACE, LiveConnection
+from nowaki.front.origin import origin_allowed
 
 
-def origin_allowed(scope: Scope, allowed: frozenset[str]) -> bool:
-    """Same host as the request (any scheme), or listed in ``NOWAKI_ALLOWED_ORIGINS``.
+class AsgiSocket:
+    """A ``Transport`` over ASGI ``send``: frames queue here and one writer task sends them."""
 
-    No Origin header at all is allowed: browsers always send one on a
-    WebSocket, so its absence means a non-browser client, which could forge
-    any Origin anyway; the check exists to stop other sites' pages.
-    """
-    origin = header(scope, b"origin")
-    if origin is None:
-        return True
-    origin = origin.rstrip("/").lower()
-    if origin in allowed:
-        return True
-    host = (header(scope, b"host") or "").lower()
-    return bool(host) and urlsplit(origin).netloc == host
+    def __init__(self, send: Send, scope: trio.CancelScope) -> None:
+        self.backlog = 0
+        self._send = send
+        self._scope = scope
+        self._queue: deque[str | tuple[int, str]] = deque()
+        self._wake = trio.Event()
+        self._drained = trio.Event()
+        self.closing = False
 
+    def send_text(self, text: str) -> None:
+        if not self.closing:
+            self._queue.append(text)
+            self.backlog += len(text)
+            self._wake.set()
 
-async def _writer(
-    connection: LiveConnection, outbox: trio.MemoryReceiveChannel[Outgoing], send: Send, done: trio.Event
-) -> None:
-    """Send what producers queued, in order, sharing the socket lock with direct sends.
+    def close(self, code: int, reason: str) -> None:
+        if not self.closing:
+            self.closing = True
+            self._queue.append((code, reason))
+            self._wake.set()
 
-    The lock is taken once per batch: everything already queued goes out
-    under it, so a burst (presence, shared fan-out) costs one lock round.
-    """
-    try:
-        async for first in outbox:
-            async with connection.send_lock:
-                item: Outgoing | None = first
-                while item is not None:
-                    if isinstance(item, Close):
-                        await send({"type": "websocket.close", "code": item.code, "reason": item.reason})
-                        return
-                    await send({"type": "websocket.send", "text": item})
-                    connection.queued -= 1
-                    try:
-                        item = outbox.receive_nowait()
-                    except trio.WouldBlock:
-                        item = None
-    finally:
-        done.set()
+    def abort(self) -> None:
+        self._scope.cancel()
+
+    async def write(self) -> None:
+        """Run until the close frame is sent: send what is queued, in order."""
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            while self._queue:
+                item = self._queue.popleft()
+                if isinstance(item, tuple):
+                    await self._send({"type": "websocket.close", "code": item[0], "reason": item[1]})
+                    self._scope.cancel()
+                    return
+                await self._send({"type": "websocket.send", "text": item})
+                self.backlog -= len(item)
+                if self.backlog <= HIGH_WATER // 2:
+                    self._drained.set()
+
+    async def wait_drained(self) -> bool:
+        with trio.move_on_after(SLOW_CLIENT_GRACE):
+            while self.backlog > HIGH_WATER // 2:
+                self._drained = trio.Event()
+                await self._drained.wait()
+            return True
+        return False
 
 
 async def serve_live(hub: Hub, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,47 +77,39 @@ async def serve_live(hub: Hub, scope: Scope, receive: Receive, send: Send) -> No
         return
     await send({"type": "websocket.accept"})
     address = (scope.get("client") or ("", 0))[0]
-    outbox_send, outbox_receive = trio.open_memory_channel[Outgoing](OUTBOX_FRAMES)
-    writer_done = trio.Event()
     async with trio.open_nursery() as nursery:
-        async def transmit(text: str) -> None:
-            await send({"type": "websocket.send", "text": text})
-
-        connection = LiveConnection(hub, outbox_send, nursery, address, transmit)
-        if not origin_allowed(scope, hub.settings.allowed_origins):
-            log.warning("event=refuse conn=%d reason=origin origin=%r", connection.id,
-                        header(scope, b"origin"))
-            hub.metrics.refused.labels("origin").inc()
-            await send({"type": "websocket.close", "code": CLOSE_ORIGIN, "reason": "origin not allowed"})
+        transport = AsgiSocket(send, nursery.cancel_scope)
+        nursery.start_soon(transport.write)
+        connection = LiveConnection(hub, transport, address)
+        if not origin_allowed(header(scope, b"origin"), header(scope, b"host"), hub.settings.allowed_origins):
+            connection.refuse_origin(header(scope, b"origin"))
             return
-        refusal = hub.admit(connection)
-        if refusal is not None:
-            log.warning("event=refuse conn=%d reason=%s address=%s", connection.id, refusal, address)
-            await send({"type": "websocket.close", "code": CLOSE_OVER_CAP, "reason": _REFUSALS[refusal]})
+        if not connection.admit():
             return
-        log.info("event=connect conn=%d address=%s", connection.id, address)
-        reason = "client closed"
+        reason = "closed by the server"
         try:
-            nursery.start_soon(_writer, connection, outbox_receive, send, writer_done)
             timeout = hub.settings.idle_timeout
-            # One scope for the connection's life, its deadline pushed on by every
-            # message: cheaper than a new timeout scope per frame.
             with trio.CancelScope(deadline=trio.current_time() + timeout) as idle:
                 while True:
+                    if transport.backlog > HIGH_WATER and not await transport.wait_drained():
+                        connection.slow_client()
+                        reason = "slow client"
+                        transport.abort()
+                        break
                     message = await receive()
                     idle.deadline = trio.current_time() + timeout
                     if message["type"] == "websocket.disconnect":
+                        reason = "client closed"
                         break
                     if message["type"] == "websocket.receive":
                         frame = message.get("text")
-                        await connection.receive(frame if frame is not None else message.get("bytes", b""))
+                        connection.receive(frame if frame is not None else message.get("bytes", b""))
             if idle.cancelled_caught:
                 reason = "idle timeout"
                 connection.close(CLOSE_IDLE, "idle timeout")
-                with trio.move_on_after(1):
-                    await writer_done.wait()
         finally:
-            connection.closed()
-            hub.release(connection)
-            log.info("event=disconnect conn=%d reason=%r", connection.id, reason)
-            nursery.cancel_scope.cancel()
+            connection.closed(reason)
+            if transport.closing:  # the writer ends after the close frame, within a second
+                nursery.cancel_scope.deadline = min(nursery.cancel_scope.deadline, trio.current_time() + 1)
+            else:
+                nursery.cancel_scope.cancel()

@@ -38,6 +38,18 @@ async def ok_events(url: str) -> float:
     return await trio.to_thread.run_sync(events_ok, url)
 
 
+async def settled_ok_events(url: str) -> float:
+    """``ok_events`` once it holds still for 0.4 s: a slow tick an earlier test's island
+    had in flight when its socket closed still completes, and counts."""
+    count = await ok_events(url)
+    while True:
+        await trio.sleep(0.4)
+        now = await ok_events(url)
+        if now == count:
+            return count
+        count = now
+
+
 def is_patch(island: int) -> Callable[[Message], bool]:
     """Matches any patch for ``island``."""
     return lambda m: m["type"] == "patch" and m.get("id") == island
@@ -164,7 +176,7 @@ async def test_shared_poll_is_applied_once_and_pushed_to_every_viewer(main_front
         assert all(m.get("push") for m in b.seen if m["type"] == "patch"), b.seen
         yes_before, no_before = votes(b.copies[POLL])
 
-        before = await ok_events(url)
+        before = await settled_ok_events(url)
         reply = await a.event(POLL, "vote", {"choice": "yes"})
         assert reply["type"] == "patch" and "push" not in reply, reply
         want_yes = f'class="yes">{yes_before + 1}<'
