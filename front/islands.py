@@ -7,8 +7,8 @@ tick, a published message, a render) is applied by asking a renderer once;
 the result goes to the view that sent the event as its reply, and to every
 other view as a push patch diffed against what that client last received.
 
-This is invariant 3: per instance, one drain task at a time applies work in
-order; instances and connections proceed independently.
+This is invariant 3: per instance, one job at a time is applied, in order;
+instances and connections proceed independently.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import cbor2
@@ -85,53 +86,120 @@ class Instance:
     fanout_due: trio.Event | None = None  # shared instances only
 
 
+Result = tuple[Any, str] | RendererError
+"""What a job came to: the new state and its HTML, or why not."""
+
+
 def enqueue(hub: Hub, instance: Instance, work: Work) -> None:
-    """Queue work and make sure exactly one task drains this instance."""
+    """Queue work; if the instance is idle, start it now."""
     if instance.queue is None:
         instance.queue = deque()
     instance.queue.append(work)
-    if not instance.draining and hub.nursery is not None:
+    if not instance.draining:
         instance.draining = True
+        _advance(hub, instance)
+
+
+def _advance(hub: Hub, instance: Instance) -> None:
+    """Start the instance's next job, or mark it idle.
+
+    When a renderer is free, the request is written from this task and the
+    reply handled from the renderer's reader task (``_replied``): an event
+    costs no task switch. Otherwise a drain task waits for a renderer.
+    """
+    queue = instance.queue
+    while queue:
+        work = queue[0]
+        if work.handler is None and instance.html is not None:
+            queue.popleft()  # a render of a state already rendered: no renderer call
+            _settle(hub, instance, work, (instance.state, instance.html))
+            continue
+        op, fields = _request(instance, work)
+        if hub.pool.start(op, partial(_replied, hub, instance, work), **fields):
+            queue.popleft()
+            return
+        assert hub.nursery is not None, "the server sets the hub's nursery before serving"
         hub.nursery.start_soon(_drain, hub, instance)
+        return
+    instance.draining = False
+    instance.queue = None
+
+
+def _replied(hub: Hub, instance: Instance, work: Work, body: dict[str, Any] | RendererError) -> None:
+    try:
+        result: Result = _check(hub, instance, work, body)
+    except RendererError as exc:
+        result = exc
+    _settle(hub, instance, work, result)
+    _advance(hub, instance)
 
 
 async def _drain(hub: Hub, instance: Instance) -> None:
-    queue = instance.queue
+    """Run the next job waiting for a renderer, then go on as ``_advance`` says."""
+    assert instance.queue
+    work = instance.queue.popleft()
+    result: Result
     try:
-        while queue:
-            work = queue.popleft()
-            try:
-                await apply(hub, instance, work)
-            finally:
-                if work.tick and work.handler is not None and instance.ticks_queued is not None:
-                    # Only now may the next tick queue: none waits behind a running one.
-                    instance.ticks_queued.discard(work.handler)
-    finally:
-        instance.draining = False
-        if not queue:
-            instance.queue = None
-
-
-async def apply(hub: Hub, instance: Instance, work: Work) -> None:
-    """Run one job on a renderer and deliver the outcome."""
-    origin = work.origin if work.origin is not None and work.origin in instance.views else None
-    try:
-        state, html = await _run(hub, instance, work)
+        op, fields = _request(instance, work)
+        result = _check(hub, instance, work, await hub.pool.call(op, **fields))
     except RendererError as exc:
+        result = exc
+    except Exception:  # a bug must cost one job, not every island of the front
+        log.exception("event=job_failed island=%s handler=%s", instance.name, work.handler)
+        result = RendererError(errors.RENDER_FAILED, "the front failed to run this job")
+    _settle(hub, instance, work, result)
+    _advance(hub, instance)
+
+
+def _request(instance: Instance, work: Work) -> tuple[str, dict[str, Any]]:
+    if work.handler is None:
+        return "render", {"island": instance.name, "state": instance.state}
+    return "event", {
+        "island": instance.name, "handler": work.handler, "state": instance.state, "payload": work.payload,
+    }
+
+
+def _check(hub: Hub, instance: Instance, work: Work, body: dict[str, Any] | RendererError) -> tuple[Any, str]:
+    """The state and HTML a renderer answered, checked; RendererError if unusable."""
+    if isinstance(body, RendererError):
+        raise body
+    state = instance.state
+    if work.handler is not None:
+        state = body.get("state")
+        limit = hub.settings.state_max
+        if len(cbor2.dumps(state)) > limit:
+            raise RendererError(
+                errors.STATE_TOO_LARGE,
+                f"{instance.name}.{work.handler} made a state over {limit} bytes; the old state is kept",
+            )
+    html = body.get("html")
+    if not isinstance(html, str):
+        raise RendererError(errors.RENDER_FAILED, "the renderer returned no HTML")
+    return state, html
+
+
+def _settle(hub: Hub, instance: Instance, work: Work, result: Result) -> None:
+    """Deliver a job's outcome: the reply to its sender, push patches to the other viewers."""
+    if work.tick and work.handler is not None and instance.ticks_queued is not None:
+        # Only now may the next tick queue: none waits behind a running one.
+        instance.ticks_queued.discard(work.handler)
+    origin = work.origin if work.origin is not None and work.origin in instance.views else None
+    if isinstance(result, RendererError):
         log.warning(
             "event=handler_error conn=%s island=%s/%s handler=%s code=%s error=%r",
             origin.connection.id if origin else "-", origin.id if origin else "-",
-            instance.name, work.handler, exc.code, exc.message,
+            instance.name, work.handler, result.code, result.message,
         )
-        hub.metrics.events.labels(exc.code).inc()
+        hub.metrics.events.labels(result.code).inc()
         if origin is not None:
             origin.connection.send(
-                wire.encode_error(exc.code, exc.message, origin.id, push=work.handler is None)
+                wire.encode_error(result.code, result.message, origin.id, push=work.handler is None)
             )
         elif not instance.info.shared:  # a private timer or publish: the one viewer sees it
             for view in list(instance.views):
-                view.connection.offer(wire.encode_error(exc.code, exc.message, view.id, push=True))
+                view.connection.offer(wire.encode_error(result.code, result.message, view.id, push=True))
         return
+    state, html = result
     instance.state, instance.html = state, html
     if work.handler is not None:
         hub.metrics.events_ok.inc()
@@ -146,31 +214,6 @@ async def apply(hub: Hub, instance: Instance, work: Work) -> None:
     for view in list(instance.views):
         if view is not origin:
             view.connection.send(view.patch(html, push=True))
-
-
-async def _run(hub: Hub, instance: Instance, work: Work) -> tuple[Any, str]:
-    """Ask a renderer for the next state and HTML; check what comes back."""
-    if work.handler is None:
-        if instance.html is not None:
-            return instance.state, instance.html  # already rendered: no renderer call
-        body = await hub.pool.call("render", island=instance.name, state=instance.state)
-        state = instance.state
-    else:
-        body = await hub.pool.call(
-            "event", island=instance.name, handler=work.handler, state=instance.state,
-            payload=work.payload,
-        )
-        state = body.get("state")
-        limit = hub.settings.state_max
-        if len(cbor2.dumps(state)) > limit:
-            raise RendererError(
-                errors.STATE_TOO_LARGE,
-                f"{instance.name}.{work.handler} made a state over {limit} bytes; the old state is kept",
-            )
-    html = body.get("html")
-    if not isinstance(html, str):
-        raise RendererError(errors.RENDER_FAILED, "the renderer returned no HTML")
-    return state, html
 
 
 async def fanout(hub: Hub, instance: Instance) -> None:

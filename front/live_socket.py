@@ -306,7 +306,12 @@ async def serve_socket(hub: Hub, sock: socket.socket, address: str, nursery: tri
         trio.lowlevel.notify_closing(sock)
         sock.close()
         return
-    sock.send(accept_response(upgrade.key))  # a fresh socket's buffer takes 130 bytes
+    try:
+        sock.send(accept_response(upgrade.key))  # a fresh socket's buffer takes these 130 bytes
+    except OSError:
+        trio.lowlevel.notify_closing(sock)
+        sock.close()
+        return
     live = LiveSocket(sock, nursery, trailing, hub.settings.frame_max)
     connection = LiveConnection(hub, live, address)
     try:

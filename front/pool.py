@@ -17,7 +17,7 @@ import trio
 
 from nowaki.front.catalog import Catalog
 from nowaki.front.config import Settings
-from nowaki.front.renderer_link import NotSent, RendererLink
+from nowaki.front.renderer_link import NotSent, OnReply, RendererLink
 from nowaki.front.sources import ProcessSource, Source, renderer_command
 from nowaki.protocol import VERSION, errors
 from nowaki.protocol.renderer_wire import RendererError
@@ -32,6 +32,9 @@ RESTART_BACKOFF_MAX = 5.0
 
 KILL_GRACE = 1.0
 """Seconds past the deadline before the front kills a renderer that has not answered."""
+
+DEADLINE_CHECK = 0.1
+"""How often requests written with ``start`` are checked against their deadlines."""
 
 
 class PoolStartError(RuntimeError):
@@ -80,7 +83,17 @@ class RendererPool:
         async with trio.open_nursery() as nursery:
             for slot, source in enumerate(self.sources):
                 await nursery.start(self._supervise, slot, source)
+            nursery.start_soon(self._expire_late)
             task_status.started()
+
+    async def _expire_late(self) -> None:
+        """Kill renderers holding a started request past its deadline (``call`` has its own)."""
+        while True:
+            await trio.sleep(DEADLINE_CHECK)
+            now = trio.current_time()
+            for link in list(self._links):
+                if link.expire(now, self.timeout):
+                    link.kill(f"a request missed its {self.timeout:g}s deadline")
 
     async def _supervise(
         self, slot: int, source: Source, *, task_status: trio.TaskStatus[None]
@@ -113,7 +126,7 @@ class RendererPool:
         self, slot: int, source: Source, task_status: trio.TaskStatus[None] | None
     ) -> None:
         async with source.open(slot) as peer:
-            link = RendererLink(peer.send, peer.receive, peer.name, kill=peer.kill)
+            link = RendererLink(peer.send, peer.receive, peer.name, kill=peer.kill, pipe_fds=peer.pipe_fds)
             self._links.add(link)
             failure: PoolStartError | None = None
             try:
@@ -188,6 +201,33 @@ class RendererPool:
                 elif link.alive:
                     return link
         raise RendererError(errors.UNAVAILABLE, "no renderer became free in time")
+
+    def start(self, op: str, on_reply: OnReply, **fields: Any) -> bool:
+        """Write a request to a free renderer now, without waiting; False if none takes it at once.
+
+        The reply (or the error) goes to ``on_reply`` from the renderer's reader
+        task; the renderer is free again before it runs.
+        """
+        try:
+            link = self._idle_receive.receive_nowait()
+        except trio.WouldBlock:
+            return False
+        if link is None:
+            self._idle_send.send_nowait(None)  # the waiters' signal, not ours
+            return False
+        if not link.alive:
+            return False  # as in _acquire: a dead renderer leaves the idle queue
+
+        def finished(outcome: dict[str, Any] | RendererError) -> None:
+            if link.alive:
+                self._idle_send.send_nowait(link)
+            on_reply(outcome)
+
+        if link.start(op, finished, trio.current_time() + self.timeout + KILL_GRACE, **fields):
+            return True
+        if link.alive:
+            self._idle_send.send_nowait(link)
+        return False
 
     async def call(self, op: str, **fields: Any) -> dict[str, Any]:
         """Run one request with the deadline; retry once if it never reached a renderer."""

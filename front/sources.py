@@ -25,6 +25,8 @@ class Peer:
     receive: trio.abc.ReceiveStream
     name: str
     kill: Callable[[], None]
+    pipe_fds: tuple[int, int] | None = None
+    """The non-blocking pipe descriptors (write end, read end), for child renderers."""
 
 
 class Source(Protocol):
@@ -55,9 +57,11 @@ class ProcessSource:
         process = await trio.lowlevel.open_process(
             self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env
         )
-        assert process.stdin is not None and process.stdout is not None
+        assert isinstance(process.stdin, trio.lowlevel.FdStream)
+        assert isinstance(process.stdout, trio.lowlevel.FdStream)
+        fds = (process.stdin.fileno(), process.stdout.fileno())
         try:
-            yield Peer(process.stdin, process.stdout, f"{slot}/pid {process.pid}", process.kill)
+            yield Peer(process.stdin, process.stdout, f"{slot}/pid {process.pid}", process.kill, fds)
         finally:
             with trio.CancelScope(shield=True):
                 process.kill()
