@@ -151,3 +151,18 @@ async def connect(ws_url: str) -> AsyncIterator[LiveClient]:
     """A live socket to the front, closed normally at the end."""
     async with open_websocket_url(ws_url, connect_timeout=10, disconnect_timeout=5) as ws:
         yield LiveClient(ws)
+
+
+async def http_response(stream: trio.SocketStream) -> tuple[str, dict[str, str], bytes]:
+    """One HTTP/1.1 response with a Content-Length body: status line, headers, body."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = await stream.receive_some(65536)
+        assert chunk, f"connection closed mid-response: {received!r}"
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    while len(body) < int(headers.get("content-length", "0")):
+        body += await stream.receive_some(65536)
+    return status, headers, body

@@ -8,6 +8,7 @@ import json
 import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import cbor2
 import httpx
@@ -21,6 +22,7 @@ from tests.conformance.live_client import (
     PageIsland,
     connect,
     get,
+    http_response,
     islands_in,
     page_islands,
     utf16_splice,
@@ -572,3 +574,28 @@ async def test_table_patch_is_small(ws_url: str, front_url: str, index: list[Pag
         assert client.copies[0] == bumped
         assert table_size < 256
         assert counter_size < 256
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        ("GET /__nowaki/live HTTP/1.1\r\nHost: x\r\n\r\n", "426"),  # a plain GET
+        ("GET /__nowaki/live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: a2V5a2V5a2V5a2V5a2V5aw==\r\nSec-WebSocket-Version: 8\r\n\r\n", "426"),
+        ("GET /__nowaki/live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n", "400"),  # no key
+    ],
+)
+async def test_the_live_path_refuses_what_is_not_an_upgrade_over_http(
+    front_url: str, request_head: str, status: str
+) -> None:
+    """SPEC B, opening handshake: HTTP 426 or 400, then the connection ends."""
+    parts = urlsplit(front_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    async with await trio.open_tcp_stream(host, port) as stream:
+        await stream.send_all(request_head.encode())
+        with trio.fail_after(5):
+            line, headers, body = await http_response(stream)
+            assert line.split()[1] == status, (line, body)
+            assert headers.get("connection") == "close"
+            assert await stream.receive_some(1) == b""  # and the connection ends
