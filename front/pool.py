@@ -1,23 +1,27 @@
 """A supervised pool of renderer processes, one request in flight per renderer.
 
 Each slot has a supervisor task that spawns a renderer, says hello, offers it
-to callers, and replaces it when it dies. Callers get a deadline per request;
-a renderer that misses it is killed (its slot respawns it).
+to callers, and replaces it when it dies. Requests that find no free renderer
+wait in one FIFO, whichever way they asked: ``start`` entries are written by
+whichever task frees a renderer (no task switch), ``call`` entries are handed
+the renderer and write themselves. Every request has a deadline; a renderer
+that misses it is killed (its slot respawns it).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import trio
 
 from nowaki.front.catalog import Catalog
 from nowaki.front.config import Settings
-from nowaki.front.renderer_link import NotSent, OnReply, RendererLink
+from nowaki.front.renderer_link import NotSent, OnReply, RendererLink, fits_start
 from nowaki.front.sources import ProcessSource, Source, renderer_command
 from nowaki.protocol import VERSION, errors
 from nowaki.protocol.renderer_wire import RendererError
@@ -41,6 +45,25 @@ class PoolStartError(RuntimeError):
     """The first renderer could not start (the app does not import, say)."""
 
 
+@dataclass(eq=False, slots=True)
+class _Started:
+    """A ``start`` request waiting for a free renderer."""
+
+    op: str
+    fields: dict[str, Any]
+    on_reply: OnReply
+    since: float
+
+
+@dataclass(eq=False, slots=True)
+class _Caller:
+    """A ``call`` waiting to be handed a free renderer (None: the app failed to load)."""
+
+    ready: trio.Event = field(default_factory=trio.Event)
+    link: RendererLink | None = None
+    gone: bool = False  # gave up waiting: skip it
+
+
 class RendererPool:
     """One renderer per source (a slot each); ``call`` runs one request on one of them."""
 
@@ -56,9 +79,8 @@ class RendererPool:
         """Why the app cannot load, as the renderers report it (dev mode shows it)."""
         self._wake = trio.Event()
         self._links: set[RendererLink] = set()
-        self._idle_send, self._idle_receive = trio.open_memory_channel[RendererLink | None](
-            math.inf
-        )
+        self._free: list[RendererLink] = []
+        self._waiting: deque[_Started | _Caller] = deque()
 
     @classmethod
     def of_processes(cls, settings: Settings, size: int | None = None) -> RendererPool:
@@ -87,13 +109,19 @@ class RendererPool:
             task_status.started()
 
     async def _expire_late(self) -> None:
-        """Kill renderers holding a started request past its deadline (``call`` has its own)."""
+        """Kill renderers holding a started request past its deadline (``call`` has its own);
+        fail started requests that waited ACQUIRE_TIMEOUT for a renderer."""
         while True:
             await trio.sleep(DEADLINE_CHECK)
             now = trio.current_time()
             for link in list(self._links):
                 if link.expire(now, self.timeout):
                     link.kill(f"a request missed its {self.timeout:g}s deadline")
+            waiting = self._waiting
+            while waiting and isinstance(waiting[0], _Started) and now - waiting[0].since > ACQUIRE_TIMEOUT:
+                late = waiting.popleft()
+                assert isinstance(late, _Started)
+                late.on_reply(RendererError(errors.UNAVAILABLE, "no renderer became free in time"))
 
     async def _supervise(
         self, slot: int, source: Source, *, task_status: trio.TaskStatus[None]
@@ -138,7 +166,7 @@ class RendererPool:
                         failure = exc  # raised below, outside the nursery's exception group
                     else:
                         link.ready = True
-                        self._idle_send.send_nowait(link)
+                        self._release(link)
                         log.info("renderer %s up", peer.name)
                         if task_status is not None:
                             task_status.started()
@@ -160,7 +188,7 @@ class RendererPool:
         except (RendererError, NotSent, trio.TooSlowError) as exc:
             if isinstance(exc, RendererError) and exc.code == errors.APP_FAILED:
                 self.app_error = exc.message
-                self._idle_send.send_nowait(None)  # wakes a waiting caller to report it
+                self._fail_waiting()
             link.kill(f"no hello: {exc}")
             raise PoolStartError(f"renderer {link.name} did not start: {exc}") from exc
         if hello.get("version") != VERSION:
@@ -179,55 +207,91 @@ class RendererPool:
         self._wake.set()
         self._wake = trio.Event()
 
+    def _release(self, link: RendererLink) -> None:
+        """A renderer is free: give it to the oldest waiting request, or keep it."""
+        waiting = self._waiting
+        while link.alive and waiting:
+            entry = waiting.popleft()
+            if isinstance(entry, _Caller):
+                if not entry.gone:
+                    entry.link = link
+                    entry.ready.set()
+                    return
+            elif self._start_on(link, entry.op, entry.on_reply, entry.fields):
+                return
+            elif link.alive:  # a free renderer's empty pipe refused it: should not happen
+                log.warning("renderer %s: a queued %s could not be written", link.name, entry.op)
+                entry.on_reply(RendererError(errors.UNAVAILABLE, "the request could not be written"))
+            else:
+                waiting.appendleft(entry)
+        if link.alive:
+            self._free.append(link)
+
+    def _take_free(self) -> RendererLink | None:
+        while self._free:
+            link = self._free.pop()
+            if link.alive:
+                return link
+        return None
+
+    def _fail_waiting(self) -> None:
+        """The app does not load: every waiting request learns it now."""
+        waiting, self._waiting = self._waiting, deque()
+        for entry in waiting:
+            if isinstance(entry, _Caller):
+                entry.ready.set()  # with no link
+            else:
+                entry.on_reply(RendererError(errors.APP_FAILED, self.app_error or "the app does not load"))
+
     async def _acquire(self) -> RendererLink:
         if self.app_error is not None and not self.up:
             raise RendererError(errors.APP_FAILED, self.app_error)
-        try:  # the common case: a renderer is free, no timeout scope needed
-            link = self._idle_receive.receive_nowait()
-        except trio.WouldBlock:
-            pass
-        else:
-            if link is not None and link.alive:
-                return link
-            if link is None:
-                self._idle_send.send_nowait(None)  # not ours to consume: the waiters' signal
-        with trio.move_on_after(ACQUIRE_TIMEOUT):
-            while True:
-                link = await self._idle_receive.receive()
-                if link is None:  # the app stopped loading: fail now, and wake the next caller
-                    if self.app_error is not None:
-                        self._idle_send.send_nowait(None)
-                        raise RendererError(errors.APP_FAILED, self.app_error)
-                elif link.alive:
-                    return link
+        link = self._take_free()
+        if link is not None:
+            return link
+        caller = _Caller()
+        self._waiting.append(caller)
+        try:
+            with trio.move_on_after(ACQUIRE_TIMEOUT):
+                await caller.ready.wait()
+        except BaseException:
+            caller.gone = True
+            if caller.link is not None:  # handed one just as we were cancelled: pass it on
+                self._release(caller.link)
+            raise
+        caller.gone = True
+        if caller.link is not None:
+            return caller.link
+        if self.app_error is not None:
+            raise RendererError(errors.APP_FAILED, self.app_error)
         raise RendererError(errors.UNAVAILABLE, "no renderer became free in time")
 
     def start(self, op: str, on_reply: OnReply, **fields: Any) -> bool:
-        """Write a request to a free renderer now, without waiting; False if none takes it at once.
+        """Run a request without awaiting it; False if it has to go through ``call``.
 
-        The reply (or the error) goes to ``on_reply`` from the renderer's reader
-        task; the renderer is free again before it runs.
+        The request is written now if a renderer is free, else by whichever task
+        frees one; the reply (or the error) goes to ``on_reply`` from the
+        renderer's reader task, after the renderer is free again.
         """
-        try:
-            link = self._idle_receive.receive_nowait()
-        except trio.WouldBlock:
+        if self.app_error is not None and not self.up:
             return False
+        link = self._take_free()
         if link is None:
-            self._idle_send.send_nowait(None)  # the waiters' signal, not ours
-            return False
-        if not link.alive:
-            return False  # as in _acquire: a dead renderer leaves the idle queue
+            if not self._links or not all(link.fast for link in self._links) or not fits_start(op, fields):
+                return False
+            self._waiting.append(_Started(op, fields, on_reply, trio.current_time()))
+            return True
+        if self._start_on(link, op, on_reply, fields):
+            return True
+        self._release(link)
+        return False
 
+    def _start_on(self, link: RendererLink, op: str, on_reply: OnReply, fields: dict[str, Any]) -> bool:
         def finished(outcome: dict[str, Any] | RendererError) -> None:
-            if link.alive:
-                self._idle_send.send_nowait(link)
+            self._release(link)
             on_reply(outcome)
 
-        if link.start(op, finished, trio.current_time() + self.timeout + KILL_GRACE, **fields):
-            return True
-        if link.alive:
-            self._idle_send.send_nowait(link)
-        return False
+        return link.start(op, finished, trio.current_time() + self.timeout + KILL_GRACE, **fields)
 
     async def call(self, op: str, **fields: Any) -> dict[str, Any]:
         """Run one request with the deadline; retry once if it never reached a renderer."""
@@ -243,6 +307,5 @@ class RendererPool:
             except NotSent:
                 continue
             finally:
-                if link.alive:
-                    self._idle_send.send_nowait(link)
+                self._release(link)
         raise RendererError(errors.UNAVAILABLE, "renderers kept dying before the request")

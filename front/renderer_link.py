@@ -82,6 +82,11 @@ async def read_fd(fd: int, size: int) -> bytes:
             continue
 
 
+def fits_start(op: str, fields: dict[str, Any]) -> bool:
+    """Whether ``start`` can write this request (whatever its id) in one atomic pipe write."""
+    return len(encode_frame(request(0, op, **fields))) <= select.PIPE_BUF - 8  # ids grow to 9 bytes
+
+
 class RendererLink:
     """Request/reply over framed CBOR; ``kill`` ends the peer (process or socket)."""
 
@@ -105,6 +110,11 @@ class RendererLink:
         self._ids = itertools.count(1)
         self._pending: dict[int, _Waiter] = {}
         self._send_lock = trio.StrictFIFOLock()
+
+    @property
+    def fast(self) -> bool:
+        """Whether ``start`` may be used (a child over pipes)."""
+        return self._pipes is not None
 
     def kill(self, why: str) -> None:
         """Stop using this renderer and end it; waiters get ``renderer_crashed``."""
