@@ -4,7 +4,8 @@ Both pages are timed in-page with the same script: ``performance.now()`` from
 dispatching a click to a MutationObserver seeing the new text. The bare page
 (``bench/app/pages/bare.py``, no runtime) opens the echo server; it sends the
 runtime's event message and sets ``textContent`` from each echo.
-Blocks of clicks alternate between the two pages. Both pages' WebSocket is
+Blocks of clicks rotate between the pages (a third one, a counter on a front
+with prediction off, is a diagnostic). Both pages' WebSocket is
 wrapped to also time ``send`` -> ``message`` in-page (network + server), so the
 report can split a click into the wire part and the page's own part.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench.config import Sizes
 from bench.procs import Floor, Front
@@ -81,38 +82,44 @@ def _clicks(page: Page, target: tuple[str, str, str], count: int) -> list[float]
     return [t / 1e3 for t in times]  # ms -> s, for summary_ms
 
 
-def measure(front: Front, echo: Floor, sizes: Sizes) -> dict[str, Any]:
-    """Median click -> DOM for nowaki and for the bare page, ``sizes.clicks`` each after warm-up."""
+def _open(browser: Browser, url: str, ready: str) -> Page:
+    page = browser.new_page()
+    page.add_init_script(SPLIT)
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.wait_for_function(ready)
+    return page
+
+
+def measure(front: Front, echo: Floor, sizes: Sizes, unpredicted: Front | None = None) -> dict[str, Any]:
+    """Median click -> DOM for nowaki and for the bare page, ``sizes.clicks`` each after warm-up.
+
+    With ``unpredicted`` (a front with NOWAKI_PREDICT=off), its counter is
+    clicked in the same rotation, as a diagnostic.
+    """
+    live = "document.documentElement.dataset.nowakiLive === 'connected'"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            ours = browser.new_page()
-            ours.add_init_script(SPLIT)
-            ours.set_default_timeout(30_000)
-            ours.goto(front.url + "/")
-            ours.wait_for_selector('html[data-nowaki-live="connected"]', state="attached")
-            bare = browser.new_page()
-            bare.add_init_script(SPLIT)
-            bare.set_default_timeout(30_000)
-            bare.goto(f"{front.url}/bare?port={echo.port}")
-            bare.wait_for_function("window.bareReady === true")
-            _clicks(ours, OURS, sizes.click_warmup)
-            _clicks(bare, BARE, sizes.click_warmup)
-            for page in (ours, bare):
+            bare_url = f"{front.url}/bare?port={echo.port}"
+            pages = [("ours", _open(browser, front.url + "/", live), OURS),
+                     ("bare", _open(browser, bare_url, "window.bareReady === true"), BARE)]
+            if unpredicted is not None:
+                pages.append(("unpredicted", _open(browser, unpredicted.url + "/", live), OURS))
+            for _, page, target in pages:
+                _clicks(page, target, sizes.click_warmup)
                 page.evaluate("window.__split = []")
-            times: dict[str, list[float]] = {"ours": [], "bare": []}
+            times: dict[str, list[float]] = {name: [] for name, _, _ in pages}
             per_block = max(1, sizes.clicks // sizes.click_blocks)
             for block in range(sizes.click_blocks):
-                order = [("ours", ours, OURS), ("bare", bare, BARE)]
-                for name, page, target in order if block % 2 == 0 else order[::-1]:
+                for name, page, target in pages[block % len(pages):] + pages[:block % len(pages)]:
                     times[name] += _clicks(page, target, per_block)
-            shown = ours.locator(OURS[0] + " strong").text_content()
+            shown = pages[0][1].locator(OURS[0] + " strong").text_content()
             split = {name: [t / 1e3 for t in page.evaluate("window.__split") if t < 5000]
-                     for name, page in (("ours", ours), ("bare", bare))}
+                     for name, page, _ in pages}
         finally:
             browser.close()
     expected = f"live: {sizes.click_warmup + per_block * sizes.click_blocks}"
-    return {"ours": summary_ms(times["ours"]), "bare": summary_ms(times["bare"]),
-            "ours_send_to_message": summary_ms(split["ours"]),
-            "bare_send_to_message": summary_ms(split["bare"]),
-            "ours_final_text_ok": shown == expected}
+    result = {name: summary_ms(clicks) for name, clicks in times.items()}
+    result.update({f"{name}_send_to_message": summary_ms(split[name]) for name in split})
+    return {**result, "ours_final_text_ok": shown == expected}

@@ -22,6 +22,8 @@ from bench.stats import summary_ms
 from bench.wsclient import WebSocket
 
 INC = event_text(0, "inc")
+INC_DEC = (INC, event_text(0, "dec"))
+"""Alternating handlers: every predicted reply is wrong (the worst case for prediction)."""
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Side:
     pids: dict[str, int]
     prepare: Callable[[WebSocket], Awaitable[None]]
     throughput: bool = True  # also measured under load (diagnostic sides may skip it)
+    requests: tuple[str, ...] = (INC,)
     rtt: list[float] = field(default_factory=list)
     rtt_cpu: dict[str, float] = field(default_factory=dict)
     client_cpu: float = 0.0
@@ -60,13 +63,16 @@ def floor_side(name: str, url: str, pids: dict[str, int], throughput: bool = Tru
     return Side(name, url, pids, _nothing, throughput)
 
 
-def ours_side(url: str, pids: dict[str, int], counter_token: str) -> Side:
+def ours_side(
+    url: str, pids: dict[str, int], counter_token: str, name: str = "ours",
+    requests: tuple[str, ...] = (INC,), throughput: bool = True,
+) -> Side:
     text = join_text([counter_token])
 
     async def prepare(ws: WebSocket) -> None:
         await join(ws, text)
 
-    return Side("ours", url, pids, prepare)
+    return Side(name, url, pids, prepare, throughput, requests=requests)
 
 
 async def _open(side: Side, count: int, into: list[WebSocket]) -> None:
@@ -90,13 +96,13 @@ async def measure(sides: list[Side], sizes: Sizes) -> dict[str, Any]:
     """Round trips (sequential, one connection each) then throughput (``sizes.clients`` each)."""
     sockets = {side.name: await side.socket() for side in sides}
     for side in sides:  # warm-up: first events, caches, the first (full) patch
-        await round_trips(sockets[side.name], INC, sizes.rtt_warmup, 30)
+        await round_trips(sockets[side.name], side.requests, sizes.rtt_warmup, 30)
     per_block = max(1, sizes.rtt_events // sizes.rtt_blocks)
     for block in range(sizes.rtt_blocks):
         order = sides[block % len(sides):] + sides[:block % len(sides)]
         for side in order:
             before, client = side.cpu(), self_cpu_seconds()
-            side.rtt += await round_trips(sockets[side.name], INC, per_block,
+            side.rtt += await round_trips(sockets[side.name], side.requests, per_block,
                                           sizes.rtt_time_limit / sizes.rtt_blocks)
             _add(side.rtt_cpu, before, side.cpu())
             side.client_cpu += self_cpu_seconds() - client

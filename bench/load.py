@@ -41,14 +41,18 @@ async def next_reply(ws: WebSocket, is_reply: IsReply = is_patch) -> dict[str, A
             return message
 
 
-async def round_trips(ws: WebSocket, request: str, count: int, time_limit: float) -> list[float]:
-    """Send ``request`` and await its reply ``count`` times in a row; seconds per round trip."""
+async def round_trips(
+    ws: WebSocket, request: str | tuple[str, ...], count: int, time_limit: float
+) -> list[float]:
+    """Send ``request`` (or each of several in turn) and await its reply ``count`` times in a row;
+    seconds per round trip."""
+    requests = (request,) if isinstance(request, str) else request
     times: list[float] = []
     clock = time.perf_counter
     with trio.move_on_after(time_limit):
-        for _ in range(count):
+        for i in range(count):
             start = clock()
-            await ws.send_text(request)
+            await ws.send_text(requests[i % len(requests)])
             await next_reply(ws)
             times.append(clock() - start)
     return times

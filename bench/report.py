@@ -151,7 +151,9 @@ def _rows_browser(r: dict[str, Any]) -> list[Row]:
             click_ratio, "≤ 1.3× bare",
             click_ratio is not None and click_ratio <= 1.3 and b["ours_final_text_ok"],
             f"in-page send→message p50: ours {_f(b['ours_send_to_message']['p50_ms'], 2)} ms, "
-            f"bare {_f(b['bare_send_to_message']['p50_ms'], 2)} ms"),
+            f"bare {_f(b['bare_send_to_message']['p50_ms'], 2)} ms"
+            + (f"; diagnostic, NOWAKI_PREDICT=off: {_f(b['unpredicted']['p50_ms'], 2)} ms "
+               f"(p90 {_f(b['unpredicted']['p90_ms'], 2)})" if "unpredicted" in b else "")),
     ]
 
 
@@ -242,6 +244,8 @@ SIDES = {
     "chain": "chain floor (+ CBOR pipe hop)",
     "hyper": "diagnostic: bare ASGI echo on hypercorn",
     "ours": "nowaki (front + renderer pool)",
+    "mispredicted": "diagnostic: nowaki, inc/dec alternating (every predicted reply wrong)",
+    "unpredicted": "diagnostic: nowaki with NOWAKI_PREDICT=off",
 }
 
 

@@ -43,14 +43,20 @@ def section_latency(sizes: Sizes, results: dict[str, Any]) -> None:
     reply = counter_reply()
     html_bytes = len(counter_html(1000).encode())
     with run_floor("echo", reply, html_bytes) as echo, run_floor("chain", reply, html_bytes) as chain, \
-            run_floor("hyper", reply, html_bytes) as hyper, run_front() as front:
+            run_floor("hyper", reply, html_bytes) as hyper, run_front() as front, \
+            run_front(env={"NOWAKI_PREDICT": "off"}) as unpredicted:
         token = page_tokens(front.url)["Counter"]
+        pids = {"front": front.pid, **{f"renderer{i}": pid for i, pid in enumerate(front.renderer_pids())}}
         sides = [
             latency.floor_side("echo", echo.ws_url, {"server": echo.pid}),
             latency.floor_side("chain", chain.ws_url, {"server": chain.pid, "pipe": chain.pipe_pid or 0}),
             latency.floor_side("hyper", hyper.ws_url, {"server": hyper.pid}, throughput=False),
-            latency.ours_side(front.ws_url, {"front": front.pid, **{
-                f"renderer{i}": pid for i, pid in enumerate(front.renderer_pids())}}, token),
+            latency.ours_side(front.ws_url, pids, token),
+            # Diagnostics: the same counter with every prediction wrong, and with prediction off.
+            latency.ours_side(front.ws_url, pids, token, "mispredicted", latency.INC_DEC, throughput=False),
+            latency.ours_side(unpredicted.ws_url, {"front": unpredicted.pid, **{
+                f"renderer{i}": pid for i, pid in enumerate(unpredicted.renderer_pids())}},
+                page_tokens(unpredicted.url)["Counter"], "unpredicted", throughput=False),
         ]
         results["latency"] = trio.run(latency.measure, sides, sizes)
         _say("latency done; wire bytes")
@@ -58,7 +64,7 @@ def section_latency(sizes: Sizes, results: dict[str, Any]) -> None:
         results["runtime"] = wire.runtime(front)
         _say("browser")
         try:
-            results["browser"] = browser.measure(front, echo, sizes)
+            results["browser"] = browser.measure(front, echo, sizes, unpredicted)
         except Exception as exc:
             results.setdefault("errors", {})["browser"] = repr(exc)
             traceback.print_exc()

@@ -8,12 +8,13 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class IslandInfo:
-    """One island's contract: handlers, timers, topics and scope."""
+    """One island's contract: handlers, timers, topics, scope and whether replies may be predicted."""
 
     handlers: frozenset[str]
     every: dict[str, float] = field(default_factory=dict)
     subscribe: dict[str, str] = field(default_factory=dict)
     shared: bool = False
+    predict: bool = True
 
     @classmethod
     def from_hello(cls, info: dict[str, Any]) -> IslandInfo:
@@ -22,6 +23,7 @@ class IslandInfo:
             every={str(k): float(v) for k, v in (info.get("every") or {}).items()},
             subscribe={str(k): str(v) for k, v in (info.get("subscribe") or {}).items()},
             shared=info.get("scope") == "shared",
+            predict=info.get("predict", True) is not False,
         )
 
 

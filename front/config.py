@@ -50,6 +50,15 @@ def _host(raw: str) -> str:
     return raw
 
 
+def _switch(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"must be on or off (1 or 0), not {raw!r}")
+
+
 def _origins(raw: str) -> frozenset[str]:
     origins = frozenset(o.strip().rstrip("/").lower() for o in raw.split(",") if o.strip())
     for origin in origins:
@@ -109,6 +118,9 @@ OPTIONS: tuple[Option, ...] = (
            "dropped connections whose states are kept at once (default 10000)"),
     Option("resume_bytes", "NOWAKI_LIVE_RESUME_BYTES", "--live-resume-bytes", _number(0, True),
            "bytes of kept states at most, oldest dropped first (default 64 MiB)"),
+    Option("predict", "NOWAKI_PREDICT", "--predict", _switch,
+           "compute an island's next reply ahead when a renderer is idle: the last handler "
+           "once more on the new state (default on; islands opt out with live[\"predict\"])"),
     Option("allowed_origins", "NOWAKI_ALLOWED_ORIGINS", "--allowed-origins", _origins,
            "extra origins allowed to open the live socket, comma-separated "
            "(the page's own host is always allowed)"),
@@ -139,6 +151,7 @@ class Settings:
     event_burst: int = 100
     per_ip_max: int = 256
     allowed_origins: frozenset[str] = frozenset()
+    predict: bool = True
     resume_seconds: float = 120.0
     resume_max: int = 10_000
     resume_bytes: int = 64 * MIB

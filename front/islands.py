@@ -67,6 +67,41 @@ class Work:
     tick: bool = False
 
 
+PREDICTION_TTL = 5.0
+"""Seconds a computed prediction may wait for its event."""
+
+PREDICT_MAX_COST = 0.02
+"""Only events answered within this many seconds are predicted: a slow handler
+applied ahead would hold a renderer other work may need."""
+
+
+@dataclass(eq=False, slots=True)
+class Prediction:
+    """An event's likely successor applied ahead: the same handler and payload on the new state.
+
+    Renderers answer pure requests (the handler maps state and payload to a
+    state; render maps state to HTML), so the answer computed while a renderer
+    was idle is the answer the event would get. It is only used for exactly
+    that handler, payload and state (the very object), and only for a while.
+    """
+
+    handler: str
+    payload: dict[str, Any]
+    basis: Any
+    """The state it was computed from: any change of the instance's state voids it."""
+    made: float
+    result: tuple[Any, str] | None = None
+    waiting: Work | None = None
+    """The event that asked for it while it was still being computed."""
+
+    def fits(self, instance: Instance, work: Work, now: float) -> bool:
+        return (
+            work.origin is not None and not work.tick and self.handler == work.handler
+            and self.basis is instance.state and self.payload == work.payload
+            and now - self.made < PREDICTION_TTL
+        )
+
+
 @dataclass(eq=False, slots=True)
 class Instance:
     """An island's state, its queue, and the views showing it."""
@@ -84,6 +119,7 @@ class Instance:
     ticks_queued: set[str] | None = None  # timer instances only
     timers: trio.CancelScope | None = None
     fanout_due: trio.Event | None = None  # shared instances only
+    prediction: Prediction | None = None
 
 
 Result = tuple[Any, str] | RendererError
@@ -114,6 +150,17 @@ def _advance(hub: Hub, instance: Instance) -> None:
             queue.popleft()  # a render of a state already rendered: no renderer call
             _settle(hub, instance, work, (instance.state, instance.html))
             continue
+        prediction = instance.prediction
+        if prediction is not None and prediction.fits(instance, work, trio.current_time()):
+            queue.popleft()
+            if prediction.result is None:  # still being computed: this event takes it when it comes
+                prediction.waiting = work
+                hub.metrics.predictions.labels("joined").inc()
+                return
+            instance.prediction = None
+            hub.metrics.predictions.labels("hit").inc()
+            _settle(hub, instance, work, prediction.result)
+            continue
         op, fields = _request(instance, work)
         if hub.pool.start(op, partial(_replied, hub, instance, work), **fields):
             queue.popleft()
@@ -123,6 +170,49 @@ def _advance(hub: Hub, instance: Instance) -> None:
         return
     instance.draining = False
     instance.queue = None
+
+
+def _predict(hub: Hub, instance: Instance, work: Work) -> None:
+    """After an event: if a renderer is idle, apply the same handler and payload to the new state."""
+    if instance.queue or not instance.info.predict or not hub.settings.predict or not hub.pool.idle:
+        return
+    if trio.current_time() - work.received > PREDICT_MAX_COST:
+        return
+    assert work.handler is not None
+    prediction = Prediction(work.handler, work.payload, instance.state, trio.current_time())
+    if hub.pool.start(
+        "event", partial(_predicted, hub, instance, prediction),
+        island=instance.name, handler=work.handler, state=instance.state, payload=work.payload,
+    ):
+        instance.prediction = prediction
+        hub.metrics.predictions.labels("made").inc()
+
+
+def _predicted(
+    hub: Hub, instance: Instance, prediction: Prediction, body: dict[str, Any] | RendererError
+) -> None:
+    """A prediction's answer: hand it to the event that waits for it, or keep it for the next."""
+    if instance.prediction is not prediction:
+        return  # voided while it was computed
+    waiting = prediction.waiting
+    try:
+        result = _check(hub, instance, Work(prediction.handler, prediction.payload, prediction.made), body)
+    except RendererError:
+        # Run the event itself: a crash or timeout of the prediction is not its outcome, and a
+        # handler error is logged and counted as the event's own.
+        instance.prediction = None
+        if waiting is not None:
+            if instance.queue is None:
+                instance.queue = deque()
+            instance.queue.appendleft(waiting)
+            _advance(hub, instance)
+        return
+    if waiting is None:
+        prediction.result = result
+        return
+    instance.prediction = None
+    _settle(hub, instance, waiting, result)
+    _advance(hub, instance)
 
 
 def _replied(hub: Hub, instance: Instance, work: Work, body: dict[str, Any] | RendererError) -> None:
@@ -202,6 +292,7 @@ def _settle(hub: Hub, instance: Instance, work: Work, result: Result) -> None:
     state, html = result
     instance.state, instance.html = state, html
     if work.handler is not None:
+        instance.prediction = None  # computed from the state just replaced
         hub.metrics.events_ok.inc()
         hub.metrics.latency.observe(trio.current_time() - work.received)
     if origin is not None:
@@ -210,10 +301,12 @@ def _settle(hub: Hub, instance: Instance, work: Work, result: Result) -> None:
         origin.connection.send(reply)
     if instance.fanout_due is not None:  # shared: the other viewers, coalesced (see fanout)
         instance.fanout_due.set()
-        return
-    for view in list(instance.views):
-        if view is not origin:
-            view.connection.send(view.patch(html, push=True))
+    else:
+        for view in list(instance.views):
+            if view is not origin:
+                view.connection.send(view.patch(html, push=True))
+    if origin is not None and work.handler is not None:
+        _predict(hub, instance, work)
 
 
 async def fanout(hub: Hub, instance: Instance) -> None:

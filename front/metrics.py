@@ -43,6 +43,11 @@ class Metrics:
             registry=r,
         )
         self.renderers_up = Gauge("nowaki_renderers_up", "Renderers alive", registry=r)
+        self.predictions = Counter(
+            "nowaki_predictions",
+            "Replies computed ahead (made), then used at once (hit), awaited (joined) or not",
+            ["outcome"], registry=r,
+        )
 
         self.events_ok = self.events.labels("ok")  # the per-event hot path skips the label lookup
 

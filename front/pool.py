@@ -96,6 +96,11 @@ class RendererPool:
         return cls([source] * (size or settings.renderers), settings.render_timeout)
 
     @property
+    def idle(self) -> bool:
+        """A renderer is free and nothing waits for one."""
+        return not self._waiting and any(link.alive for link in self._free)
+
+    @property
     def up(self) -> int:
         """Renderers that said hello and are alive right now."""
         return sum(link.alive and link.ready for link in self._links)

@@ -28,6 +28,8 @@ class Island:
     """Topics: topic → handler applied with each published payload."""
     shared: bool = False
     """One state per island name and props, shared by every viewer."""
+    predict: bool = True
+    """The front may apply a handler ahead of the event (the island's handlers are pure)."""
 
     def describe(self) -> dict[str, Any]:
         """What ``hello`` tells the front about this island."""
@@ -36,6 +38,7 @@ class Island:
             "every": self.every,
             "subscribe": self.subscribe,
             "scope": "shared" if self.shared else "connection",
+            "predict": self.predict,
         }
 
 
@@ -89,10 +92,13 @@ def _island(path: Path) -> Island:
     scope = live.get("scope", "connection")
     if scope not in ("connection", "shared"):
         raise AppError(f"{path}: live[\"scope\"] must be \"connection\" or \"shared\"")
+    predict = live.get("predict", True)
+    if not isinstance(predict, bool):
+        raise AppError(f"{path}: live[\"predict\"] must be True or False")
     return Island(
         path.stem, live["state"], public, render,
         every={k: float(v) for k, v in every.items()}, subscribe=dict(subscribe),
-        shared=scope == "shared",
+        shared=scope == "shared", predict=predict,
     )
 
 
