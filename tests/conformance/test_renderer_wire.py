@@ -87,6 +87,8 @@ def test_hello(fresh: PipeRenderer) -> None:
     assert set(islands["Hidden"]["handlers"]) == {"inc"}, "names starting with _ are never handlers"
     assert {"Echo", "Table", "Unicode", "Ignoring"} <= set(islands)
     assert all(isinstance(h, str) for info in islands.values() for h in info["handlers"])
+    assert islands["Sandboxed"].get("predict") is False, "live['predict'] = False is reported"
+    assert islands["Counter"].get("predict", True) is True
     assert {"/", "/plain", "/broken", "/table", "/tworoots", "/hidden"} <= set(body["pages"])
 
 

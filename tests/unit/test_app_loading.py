@@ -81,9 +81,11 @@ def test_no_pages(tmp_path: Path) -> None:
         ('live = [1]\ndef render(state):\n    return "<p></p>"\n', "live"),
         ('live = {"state": lambda: 1, "on": {"h": 5}}\ndef render(state):\n    return "<p></p>"\n', "on"),
         ('live = {"state": lambda: 1, "on": [1]}\ndef render(state):\n    return "<p></p>"\n', "on"),
+        ('live = {"state": lambda: 1, "on": {}, "predict": "no"}\ndef render(state):\n    return ""\n',
+         "predict"),
     ],
     ids=["no-render", "render-not-callable", "no-live", "no-state", "state-not-callable", "live-not-dict",
-         "handler-not-callable", "on-not-dict"],
+         "handler-not-callable", "on-not-dict", "predict-not-bool"],
 )
 def test_island_breaking_the_contract(tmp_path: Path, source: str, why: str) -> None:
     """An island module without a usable ``live`` or ``render`` is refused, naming the file."""
@@ -103,3 +105,11 @@ def test_import_errors_propagate(tmp_path: Path) -> None:
     """An island that raises on import stops the load (the renderer reports it and exits 2)."""
     with pytest.raises(ZeroDivisionError):
         load(make_app(tmp_path, {"Bad.py": "1 / 0\n"}, {"index.py": GOOD_PAGE}))
+
+
+def test_predict_is_reported_in_hello(tmp_path: Path) -> None:
+    """``live["predict"]`` defaults to True; an island may turn it off."""
+    strict = GOOD_ISLAND.replace('"on": {', '"predict": False, "on": {')
+    app = load(make_app(tmp_path, {"Count.py": GOOD_ISLAND, "Strict.py": strict}, {"index.py": GOOD_PAGE}))
+    assert app.islands["Count"].describe()["predict"] is True
+    assert app.islands["Strict"].describe()["predict"] is False
