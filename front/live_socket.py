@@ -3,7 +3,7 @@
 Why not through hypercorn: there every message crosses hypercorn's reader
 task, its ASGI queue and a send lock before our code sees it, and every idle
 socket carries hypercorn's per-connection tasks. Here one task per socket
-reads and parses (wsproto); frames leave from whichever task made them, with
+reads and parses (``front/wsframes.py``); frames leave from whichever task made them, with
 no hop, unless the kernel buffer is full, when a flusher task drains what is
 left in order. ``front/listener.py`` hands this module the sockets whose first
 request line asks for the live path; hypercorn serves everything else, and
@@ -18,18 +18,26 @@ import logging
 import socket
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 import h11
 import trio
-from wsproto.connection import Connection, ConnectionType
-from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
-from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import generate_accept_token
 
 from nowaki.front.hub import Hub
 from nowaki.front.live import CLOSE_IDLE, HIGH_WATER, SLOW_CLIENT_GRACE, LiveConnection
 from nowaki.front.origin import origin_allowed
+from nowaki.front.wsframes import (
+    BINARY,
+    CLOSE,
+    FAILED,
+    PING,
+    PONG,
+    TEXT,
+    FrameReader,
+    encode,
+    encode_close,
+    encode_text,
+)
 
 log = logging.getLogger("nowaki.front")
 
@@ -135,7 +143,7 @@ async def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
 
 
 class LiveSocket:
-    """One accepted WebSocket: wsproto for frames, writes straight to the socket.
+    """One accepted WebSocket: frames parsed as they arrive, writes straight to the socket.
 
     ``send_text`` writes at once when nothing is waiting; what the kernel does
     not take joins ``pending`` and a flusher task (in ``nursery``) sends it in
@@ -145,13 +153,13 @@ class LiveSocket:
 
     def __init__(self, sock: socket.socket, nursery: trio.Nursery, trailing: bytes, frame_max: int) -> None:
         self.sock = sock
-        self.ws = Connection(ConnectionType.SERVER, trailing_data=trailing)
+        self.frames = FrameReader(frame_max)
+        self._trailing = trailing
         self.backlog = 0
         self.scope = trio.CancelScope()
         """The reader's scope: cancelled by close and abort."""
         self.closing = False
         self._nursery = nursery
-        self._frame_max = frame_max
         self._pending: deque[bytes] = deque()
         self._drained: trio.Event | None = None
         self._broken = False
@@ -160,12 +168,12 @@ class LiveSocket:
 
     def send_text(self, text: str) -> None:
         if not self.closing:
-            self._write(self.ws.send(TextMessage(data=text)))
+            self._write(encode_text(text))
 
     def close(self, code: int, reason: str) -> None:
         """Close after everything already sent; the reader stops."""
         if not self.closing:
-            self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
+            self._write(encode_close(code, reason))
             self.closing = True
         self.scope.cancel()
 
@@ -230,9 +238,8 @@ class LiveSocket:
 
     async def run(self, connection: LiveConnection, idle_timeout: float) -> str:
         """Read frames and hand whole messages to ``connection``; say why it ended."""
-        parts: list[Any] = []  # the fragments of one message: all str or all bytes
-        size = 0
-        ws = self.ws
+        reader = self.frames
+        events = reader.feed(self._trailing)
         with self.scope:
             idle = trio.CancelScope(deadline=trio.current_time() + idle_timeout)
             with idle:
@@ -241,31 +248,25 @@ class LiveSocket:
                         connection.slow_client()
                         self.abort()
                         return "slow client"
-                    for event in ws.events():
-                        if isinstance(event, TextMessage | BytesMessage):
-                            size += len(event.data)
-                            if size > self._frame_max:
-                                self.close(CloseReason.MESSAGE_TOO_BIG, f"over {self._frame_max} bytes")
-                                return "message too big"
-                            parts.append(event.data)
-                            if not event.message_finished:
-                                continue
-                            message = "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
-                            parts, size = [], 0
+                    for opcode, value in events:
+                        if opcode in (TEXT, BINARY):
                             idle.deadline = trio.current_time() + idle_timeout
-                            connection.receive(message)
-                        elif isinstance(event, Ping):
-                            self._write(ws.send(event.response()))
-                        elif isinstance(event, CloseConnection):
+                            connection.receive(value)
+                        elif opcode == PING:
+                            self._write(encode(PONG, value))
+                        elif opcode == CLOSE:
                             if not self.closing:
-                                self._write(ws.send(event.response()))
+                                self._write(encode_close(value[0]))
                                 self.closing = True
                             return "client closed"
+                        elif opcode == FAILED:
+                            self.close(*value)
+                            return f"protocol error: {value[1]}"
                     data = await receive_some(self.sock)
                     if not data:
                         self.closing = True
                         return "connection lost"
-                    ws.receive_data(data)
+                    events = reader.feed(data)
             if idle.cancelled_caught:
                 self.close(CLOSE_IDLE, "idle timeout")
                 return "idle timeout"
