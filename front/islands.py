@@ -155,10 +155,10 @@ def _advance(hub: Hub, instance: Instance) -> None:
             queue.popleft()
             if prediction.result is None:  # still being computed: this event takes it when it comes
                 prediction.waiting = work
-                hub.metrics.predictions.labels("joined").inc()
+                hub.metrics.predictions.add("joined")
                 return
             instance.prediction = None
-            hub.metrics.predictions.labels("hit").inc()
+            hub.metrics.predictions.add("hit")
             _settle(hub, instance, work, prediction.result)
             continue
         op, fields = _request(instance, work)
@@ -185,7 +185,7 @@ def _predict(hub: Hub, instance: Instance, work: Work) -> None:
         island=instance.name, handler=work.handler, state=instance.state, payload=work.payload,
     ):
         instance.prediction = prediction
-        hub.metrics.predictions.labels("made").inc()
+        hub.metrics.predictions.add("made")
 
 
 def _predicted(
@@ -280,7 +280,7 @@ def _settle(hub: Hub, instance: Instance, work: Work, result: Result) -> None:
             origin.connection.id if origin else "-", origin.id if origin else "-",
             instance.name, work.handler, result.code, result.message,
         )
-        hub.metrics.events.labels(result.code).inc()
+        hub.metrics.events.add(result.code)
         if origin is not None:
             origin.connection.send(
                 wire.encode_error(result.code, result.message, origin.id, push=work.handler is None)
@@ -293,7 +293,7 @@ def _settle(hub: Hub, instance: Instance, work: Work, result: Result) -> None:
     instance.state, instance.html = state, html
     if work.handler is not None:
         instance.prediction = None  # computed from the state just replaced
-        hub.metrics.events_ok.inc()
+        hub.metrics.events.add("ok")
         hub.metrics.latency.observe(trio.current_time() - work.received)
     if origin is not None:
         reply = origin.patch(html, push=work.handler is None)  # a render answers no event

@@ -328,5 +328,5 @@ class LiveConnection:
         enqueue(self.hub, instance, Work(event.handler, event.payload, trio.current_time(), origin=view))
 
     def _error(self, island_id: int, code: str, message: str) -> None:
-        self.hub.metrics.events.labels(code).inc()
+        self.hub.metrics.events.add(code)
         self.send(wire.encode_error(code, message, island_id))
