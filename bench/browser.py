@@ -6,8 +6,8 @@ dispatching a click to a MutationObserver seeing the new text. The bare page
 runtime's event message and sets ``textContent`` from each echo.
 Blocks of clicks rotate between the pages (a third one, a counter on a front
 with prediction off, is a diagnostic). Both pages' WebSocket is
-wrapped to also time ``send`` -> ``message`` in-page (network + server), so the
-report can split a click into the wire part and the page's own part.
+wrapped to also time ``send`` -> ``message`` in-page (network + server) and
+``message`` -> DOM (the page's own work), so the report can split a click.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ async ([rootSel, buttonSel, textSel, clicks]) => {
         if (shown() === before) return;
         watch.disconnect();
         clearTimeout(timer);
-        resolve(performance.now() - start);
+        const end = performance.now();
+        resolve([end - start, end - (window.__receivedAt || end)]);
       });
       const timer = setTimeout(() => { watch.disconnect(); reject(new Error("no update in 5 s")); }, 5000);
       watch.observe(root, {childList: true, subtree: true, characterData: true});
@@ -61,7 +62,8 @@ SPLIT = """
     let sent = 0;
     ws.send = (data) => { sent = performance.now(); return send(data); };
     ws.addEventListener("message", () => {
-      if (sent) window.__split.push(performance.now() - sent);
+      window.__receivedAt = performance.now();
+      if (sent) window.__split.push(window.__receivedAt - sent);
       sent = 0;
     });
     return ws;
@@ -77,9 +79,14 @@ OURS = ('nowaki-live[data-island="Counter"]', "[data-live=inc]", "strong")
 BARE = ("#bare", "button", "strong")
 
 
-def _clicks(page: Page, target: tuple[str, str, str], count: int) -> list[float]:
-    times: list[float] = page.evaluate(MEASURE, [*target, count])
-    return [t / 1e3 for t in times]  # ms -> s, for summary_ms
+def _clicks(
+    page: Page, target: tuple[str, str, str], count: int, dom: list[float] | None = None
+) -> list[float]:
+    """Click -> DOM times in seconds (for summary_ms); message -> DOM times go to ``dom``."""
+    pairs: list[list[float]] = page.evaluate(MEASURE, [*target, count])
+    if dom is not None:
+        dom += [part / 1e3 for _, part in pairs]
+    return [total / 1e3 for total, _ in pairs]
 
 
 def _open(browser: Browser, url: str, ready: str) -> Page:
@@ -110,10 +117,11 @@ def measure(front: Front, echo: Floor, sizes: Sizes, unpredicted: Front | None =
                 _clicks(page, target, sizes.click_warmup)
                 page.evaluate("window.__split = []")
             times: dict[str, list[float]] = {name: [] for name, _, _ in pages}
+            dom: dict[str, list[float]] = {name: [] for name, _, _ in pages}
             per_block = max(1, sizes.clicks // sizes.click_blocks)
             for block in range(sizes.click_blocks):
                 for name, page, target in pages[block % len(pages):] + pages[:block % len(pages)]:
-                    times[name] += _clicks(page, target, per_block)
+                    times[name] += _clicks(page, target, per_block, dom[name])
             shown = pages[0][1].locator(OURS[0] + " strong").text_content()
             split = {name: [t / 1e3 for t in page.evaluate("window.__split") if t < 5000]
                      for name, page, _ in pages}
@@ -122,4 +130,5 @@ def measure(front: Front, echo: Floor, sizes: Sizes, unpredicted: Front | None =
     expected = f"live: {sizes.click_warmup + per_block * sizes.click_blocks}"
     result = {name: summary_ms(clicks) for name, clicks in times.items()}
     result.update({f"{name}_send_to_message": summary_ms(split[name]) for name in split})
+    result.update({f"{name}_message_to_dom": summary_ms(dom[name]) for name in dom})
     return {**result, "ours_final_text_ok": shown == expected}

@@ -152,6 +152,8 @@ def _rows_browser(r: dict[str, Any]) -> list[Row]:
             click_ratio is not None and click_ratio <= 1.3 and b["ours_final_text_ok"],
             f"in-page send→message p50: ours {_f(b['ours_send_to_message']['p50_ms'], 2)} ms, "
             f"bare {_f(b['bare_send_to_message']['p50_ms'], 2)} ms"
+            + (f"; message→DOM mean: ours {_f(b['ours_message_to_dom']['mean_ms'], 3)} ms, "
+               f"bare {_f(b['bare_message_to_dom']['mean_ms'], 3)} ms" if "ours_message_to_dom" in b else "")
             + (f"; diagnostic, NOWAKI_PREDICT=off: {_f(b['unpredicted']['p50_ms'], 2)} ms "
                f"(p90 {_f(b['unpredicted']['p90_ms'], 2)})" if "unpredicted" in b else "")),
     ]
