@@ -28,7 +28,7 @@ let tries = 0; // reconnects since the last good join (drives the backoff)
 let retry = 0; // timer of the scheduled reconnect, 0 when none
 let beat = 0; // heartbeat interval in ms, from `joined`
 let pinger; // setInterval handle sending pings
-let deadline; // setTimeout handle: fires when the server went quiet
+let heard; // when the socket last received anything (Date.now())
 let sess; // session id from `joined`: resumes our states after a drop
 let snap; // snapshot token from a front that went away (restart, redeploy)
 
@@ -156,6 +156,7 @@ const connect = () => {
   };
 
   w.onmessage = (ev) => {
+    heard = Date.now(); // anything received proves the server alive
     const m = JSON.parse(ev.data);
     const t = m.type;
     const x = islands[m.id];
@@ -173,7 +174,16 @@ const connect = () => {
       state("connected");
       beat = m.heartbeat * 1e3 || 25e3; // never 0: that would flood pings
       clearInterval(pinger);
-      pinger = setInterval(send, beat, { type: "ping" });
+      // Each interval: a socket silent for two of them is dead. Close it
+      // ourselves (the browser's closing handshake could take a minute on a
+      // dead link) and reconnect; otherwise ping.
+      pinger = setInterval(() => {
+        if (Date.now() - heard > 2 * beat) {
+          w.onclose = null;
+          w.close();
+          down(1006);
+        } else send({ type: "ping" });
+      }, beat);
     }
 
     // Every event gets exactly one reply, patch or error, with its id;
@@ -208,17 +218,6 @@ const connect = () => {
         e.textContent = m.count;
       fire(doc, "presence", { count: m.count });
     }
-
-    // Anything received proves the server alive; two silent heartbeat
-    // intervals mean a dead connection. Close it ourselves (the browser's
-    // closing handshake could take a minute on a dead link) and reconnect.
-    clearTimeout(deadline);
-    if (beat)
-      deadline = setTimeout(() => {
-        w.onclose = null;
-        w.close();
-        down(1006);
-      }, 2 * beat);
   };
 
   w.onclose = (ev) => down(ev.code);
@@ -227,7 +226,6 @@ const connect = () => {
 // The socket is gone: nothing is in flight any more; decide what comes next.
 const down = (code) => {
   clearInterval(pinger);
-  clearTimeout(deadline);
   beat = 0;
   for (const x of islands) {
     x.q = [];

@@ -196,7 +196,7 @@ def test_heartbeat_keeps_an_idle_page_live(open_page) -> None:
 
 
 def test_silent_server_is_dropped_and_rejoined(open_page) -> None:
-    """Nothing received for two heartbeat intervals: the runtime reconnects by itself."""
+    """Nothing received for more than two heartbeat intervals: the runtime reconnects by itself."""
     with run_front(FIXTURE_APP, renderers=1, env={"NOWAKI_LIVE_HEARTBEAT": "0.25"}) as front:
         page = open_page()
         connections: list[int] = []
