@@ -3,9 +3,9 @@
 Why not through hypercorn: there every message crosses hypercorn's reader
 task, its ASGI queue and a send lock before our code sees it, and every idle
 socket carries hypercorn's per-connection tasks. Here one task per socket
-reads and parses (``front/wsframes.py``); frames leave from whichever task made them, with
-no hop, unless the kernel buffer is full, when a flusher task drains what is
-left in order. ``front/listener.py`` hands this module the sockets whose first
+reads and parses (``front/wsframes.py``); frames leave from whichever task
+made them, with no hop, unless the kernel buffer is full, when a flusher task
+drains what is left in order. ``front/listener.py`` hands this module the sockets whose first
 request line asks for the live path; hypercorn serves everything else, and
 still serves a live socket that arrives on a reused keep-alive connection
 (``front/websocket.py``).
@@ -262,7 +262,11 @@ class LiveSocket:
                         elif opcode == FAILED:
                             self.close(*value)
                             return f"protocol error: {value[1]}"
-                    data = await receive_some(self.sock)
+                    try:
+                        data = await receive_some(self.sock)
+                    except OSError as exc:  # reset by the peer, say
+                        self.closing = True
+                        return f"connection lost: {exc.strerror or exc}"
                     if not data:
                         self.closing = True
                         return "connection lost"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import struct
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -79,3 +81,18 @@ async def test_pages_and_live_sockets_share_the_port(front: Front) -> None:
     with trio.fail_after(5):
         assert (await live.recv_json())["type"] == "pong"
     await live.close()
+
+
+async def test_a_client_that_resets_its_connection_is_just_gone(front: Front) -> None:
+    """A TCP reset (SO_LINGER 0) mid-connection: logged as a disconnect, not as a failure."""
+    live = await RawWebSocket.connect(front.ws_url)
+    await live.send_json({"type": "ping"})
+    with trio.fail_after(5):
+        assert (await live.recv_json())["type"] == "pong"
+    sock = live.stream.socket
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # an RST, not a FIN
+    with trio.fail_after(5):
+        while "reason='connection lost" not in front.log():
+            await trio.sleep(0.05)
+    assert "live_socket_failed" not in front.log() and "Traceback" not in front.log()
