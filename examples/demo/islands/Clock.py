@@ -6,6 +6,7 @@ live = {
     "state": lambda: {"now": time.time()},
     "on": {"tick": lambda s: {"now": time.time()}},
     "every": {"tick": 1.0},
+    "predict": False,  # its handler reads the clock: never run it ahead of time
 }
 
 
