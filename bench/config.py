@@ -41,7 +41,7 @@ class Sizes:
     # browser
     clicks: int = 300
     click_warmup: int = 30
-    click_blocks: int = 6
+    click_blocks: int = 30
     # renderer over pipes
     renderer_seconds: float = 3.0
 

@@ -1,13 +1,19 @@
-"""Where the front spends its CPU on events: the front under cProfile, driven like the bench drives it.
+"""Where the front and its renderers spend their CPU on events, driven like the bench drives them.
 
-    python -m bench.hotspots [--events 3000] [--clients 0] [--top 35] [--sort tottime]
+    python -m bench.hotspots [--events 3000] [--clients 50] [--churn N] [--top 25]
+    python -m bench.hotspots --cprofile [--sort tottime] [--filter REGEX] [--keep FILE]
 
-Starts ``nowaki start bench/app`` under cProfile counting CPU time
-(``bench.cpu_profiled``; stopped by PID with SIGTERM, so the profile is
-written), sends ``--events`` counter events on one connection (or with
-``--clients N``, N closed-loop connections for the same total), and prints
-the top functions. Not part of ``make bench``: profiling
-slows the front down; use it to find what to fix, then re-run the bench.
+By default every process is sampled from outside by py-spy (a sampling
+profiler that reads the interpreter's stacks without touching the process):
+the front and each renderer of ``nowaki start bench/app`` get their own
+recorder, the load runs, and for each process the report lists the functions
+with the most samples on top of the stack (self) and under it (inclusive).
+Nothing is instrumented, so the split between front and renderers is the real
+one. ``--cprofile`` runs the front under a CPU-time cProfile instead
+(``bench.cpu_profiled``): exact call counts, but only the front, and slowed.
+
+Not part of ``make bench``: profiling perturbs timing. Use it to find what to
+fix, then re-run the bench. Processes started here are stopped by PID.
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ import argparse
 import os
 import pstats
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import trio
@@ -27,7 +35,7 @@ import trio
 from bench.crowds import joiner
 from bench.latency import INC
 from bench.load import Crowd, next_reply, round_trips
-from bench.procs import BENCH_APP, LOAD_ENV, ROOT, stop
+from bench.procs import BENCH_APP, LOAD_ENV, ROOT, run_front, stop
 from bench.proto import join, join_text, page_tokens
 from bench.wsclient import WebSocket
 
@@ -71,16 +79,74 @@ async def _drive(ws_url: str, token: str, events: int, clients: int, churn: int)
                 nursery.start_soon(client)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=3000)
-    parser.add_argument("--clients", type=int, default=0)
-    parser.add_argument("--churn", type=int, default=0, help="instead: open N joined connections, close them")
-    parser.add_argument("--top", type=int, default=35)
-    parser.add_argument("--sort", default="tottime")
-    parser.add_argument("--filter", default="", help="only functions whose file matches this regex")
-    parser.add_argument("--keep", type=Path, help="also save the raw profile here (pstats format)")
-    args = parser.parse_args()
+PY_SPY_RATE = 500
+"""Samples per second and process: enough for a few thousand events, cheap beside them."""
+
+
+def _frame_name(frame: str) -> str:
+    """``func (path/to/file.py:12)`` → ``func (path/to/file.py)``: lines of one function merged."""
+    return re.sub(r":\d+\)$", ")", frame)
+
+
+def summarize(raw: str, top: int) -> str:
+    """A py-spy raw (collapsed stacks) recording as self and inclusive tables of the top functions."""
+    own: Counter[str] = Counter()
+    under: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        frames = [_frame_name(f) for f in stack.split(";")[1:]]  # [0] names the process
+        if not frames:
+            continue
+        total += samples
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            under[frame] += samples
+    if not total:
+        return "  (no samples: the process stayed idle)\n"
+    lines = [f"  {total} samples ({total / PY_SPY_RATE:.2f} s on CPU)", "  self %   incl %   function"]
+    for frame, samples in own.most_common(top):
+        lines.append(f"  {100 * samples / total:6.1f}   {100 * under[frame] / total:6.1f}   {frame}")
+    return "\n".join(lines) + "\n"
+
+
+def _record(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    spy = Path(sys.executable).with_name("py-spy")
+    argv = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(PY_SPY_RATE),
+            "--nonblocking", "--output", str(out)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def sampled(args: argparse.Namespace) -> int:
+    """Drive a front while py-spy samples it and each renderer; print each process's hotspots."""
+    with run_front() as front, tempfile.TemporaryDirectory(prefix="bench-spy-") as folder:
+        roles = {"front": front.pid, **{f"renderer{i}": pid for i, pid in enumerate(front.renderer_pids())}}
+        outs = {role: Path(folder) / f"{role}.txt" for role in roles}
+        spies = {role: _record(pid, outs[role]) for role, pid in roles.items()}
+        try:
+            time.sleep(1.0)  # py-spy attaches
+            token = page_tokens(front.url)["Counter"]
+            trio.run(_drive, front.ws_url, token, args.events, args.clients, args.churn)
+        finally:
+            for spy in spies.values():
+                if spy.poll() is None:
+                    spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            errors = {role: spy.communicate(timeout=30)[1].decode(errors="replace")
+                      for role, spy in spies.items()}
+        for role, out in outs.items():
+            print(f"== {role} (pid {roles[role]})")
+            if not out.exists():
+                print(f"  py-spy wrote nothing: {errors[role].strip()[-300:]}")
+                continue
+            print(summarize(out.read_text(), args.top))
+    return 0
+
+
+def profiled(args: argparse.Namespace) -> int:
+    """The front alone under a CPU-time cProfile (exact call counts)."""
     out = Path(tempfile.mkstemp(prefix="bench-front-", suffix=".prof")[1])
     log = tempfile.NamedTemporaryFile(prefix="bench-profile-", suffix=".log", delete=False)  # noqa: SIM115
     argv = [sys.executable, "-m", "bench.cpu_profiled", str(out), "start", str(BENCH_APP), "--port", "0"]
@@ -107,6 +173,20 @@ def main() -> int:
         out.replace(args.keep)
     out.unlink(missing_ok=True)
     return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=0, help="N closed-loop connections (0: one)")
+    parser.add_argument("--churn", type=int, default=0, help="instead: open N joined connections, close them")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--cprofile", action="store_true", help="the front under cProfile instead of py-spy")
+    parser.add_argument("--sort", default="tottime", help="cProfile: sort key")
+    parser.add_argument("--filter", default="", help="cProfile: only functions whose file matches this regex")
+    parser.add_argument("--keep", type=Path, help="cProfile: also save the raw profile here (pstats format)")
+    args = parser.parse_args()
+    return profiled(args) if args.cprofile else sampled(args)
 
 
 if __name__ == "__main__":
