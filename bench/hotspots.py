@@ -107,7 +107,9 @@ def summarize(raw: str, top: int) -> str:
             under[frame] += samples
     if not total:
         return "  (no samples: the process stayed idle)\n"
-    lines = [f"  {total} samples ({total / PY_SPY_RATE:.2f} s on CPU)", "  self %   incl %   function"]
+    # py-spy's idle filter goes by the thread's state at each sample, so a syscall that returns at
+    # once (epoll with work ready, a pipe write) counts as busy: read shares, not CPU seconds.
+    lines = [f"  {total} samples not idle (≈ {total / PY_SPY_RATE:.2f} s)", "  self %   incl %   function"]
     for frame, samples in own.most_common(top):
         lines.append(f"  {100 * samples / total:6.1f}   {100 * under[frame] / total:6.1f}   {frame}")
     return "\n".join(lines) + "\n"

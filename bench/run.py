@@ -56,7 +56,7 @@ def section_latency(sizes: Sizes, results: dict[str, Any]) -> None:
             latency.ours_side(front.ws_url, pids, token, "mispredicted", latency.INC_DEC, throughput=False),
             latency.ours_side(unpredicted.ws_url, {"front": unpredicted.pid, **{
                 f"renderer{i}": pid for i, pid in enumerate(unpredicted.renderer_pids())}},
-                page_tokens(unpredicted.url)["Counter"], "unpredicted", throughput=False),
+                page_tokens(unpredicted.url)["Counter"], "unpredicted"),
         ]
         results["latency"] = trio.run(latency.measure, sides, sizes)
         _say("latency done; wire bytes")
