@@ -7,9 +7,10 @@ import os
 import re
 import signal
 import time
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, WebSocket, expect
+from playwright.sync_api import Page, WebSocket, WebSocketRoute, expect
 
 from tests.browser.helpers import island, live_state
 from tests.support import FIXTURE_APP, Front, run_front
@@ -31,10 +32,25 @@ KEEP_SOCKETS = """
 """
 
 
+def _relay(ws: WebSocketRoute, to_page: Callable[[str | bytes], None]) -> None:
+    """Route a page's socket to the front: page frames pass as they are, the front's go to ``to_page``."""
+    server = ws.connect_to_server()
+    ws.on_message(lambda m: server.send(m))
+    server.on_message(to_page)
+
+
 def _plus(page: Page, count: int, nth: int = 0) -> None:
     counter = island(page, "Counter", nth)
     counter.get_by_role("button", name="+").click()
     expect(counter.locator("strong")).to_have_text(f"live: {count}")
+
+
+def _open_routed(page: Page, url: str, route: Callable[[WebSocketRoute], None]) -> None:
+    """Route the page's live sockets through ``route``, open it, and click the Counter to 1."""
+    page.route_web_socket("**/__nowaki/live", route)
+    page.goto(url + "/")
+    expect(page.locator("html")).to_have_attribute("data-nowaki-live", "connected")
+    _plus(page, 1)
 
 
 def test_sigkill_of_the_renderer_loses_no_state(open_page) -> None:
@@ -205,19 +221,14 @@ def test_silent_server_is_dropped_and_rejoined(open_page) -> None:
         def route(ws) -> None:  # type: ignore[no-untyped-def]
             n = len(connections)
             connections.append(n)
-            server = ws.connect_to_server()
-            ws.on_message(lambda m: server.send(m))
 
             def to_page(message: str | bytes) -> None:
                 if not (n == 0 and muted[0]):  # the first connection goes silent
                     ws.send(message)
 
-            server.on_message(to_page)
+            _relay(ws, to_page)
 
-        page.route_web_socket("**/__nowaki/live", route)
-        page.goto(front.url + "/")
-        expect(page.locator("html")).to_have_attribute("data-nowaki-live", "connected")
-        _plus(page, 1)
+        _open_routed(page, front.url, route)
         muted[0] = True
         expect(page.locator("html")).not_to_have_attribute("data-nowaki-live", "connected", timeout=2_000)
         expect(page.locator("html")).to_have_attribute("data-nowaki-live", "connected", timeout=3_000)
@@ -239,8 +250,6 @@ def test_rejoin_render_is_not_taken_for_an_event_reply(front: Front, open_page) 
 
     def route(ws) -> None:  # type: ignore[no-untyped-def]
         pages.append(ws)
-        server = ws.connect_to_server()
-        ws.on_message(lambda m: server.send(m))
 
         def to_page(message: str | bytes) -> None:
             if hold[0] and ws is pages[-1]:
@@ -248,12 +257,9 @@ def test_rejoin_render_is_not_taken_for_an_event_reply(front: Front, open_page) 
             else:
                 ws.send(message)
 
-        server.on_message(to_page)
+        _relay(ws, to_page)
 
-    page.route_web_socket("**/__nowaki/live", route)
-    page.goto(front.url + "/")
-    expect(page.locator("html")).to_have_attribute("data-nowaki-live", "connected")
-    _plus(page, 1)
+    _open_routed(page, front.url, route)
 
     hold[0] = True
     page.evaluate("window.__sockets.at(-1).close()")

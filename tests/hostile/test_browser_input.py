@@ -11,8 +11,10 @@ import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
 from tests.conformance.live_client import LiveClient, connect, page_islands
-from tests.hostile.helpers import RawWebSocket, base_env, front_process, health, rss_kib
+from tests.hostile.helpers import base_env, front_process, health
 from tests.support import FIXTURE_APP
+from tests.support.proc import rss_kib
+from tests.support.rawws import BlockingWebSocket
 
 START = ["start", str(FIXTURE_APP), "--renderers", "1"]
 
@@ -80,7 +82,7 @@ async def test_event_flood_is_rate_limited_and_state_matches_patches() -> None:
             assert f"live: {patches + 1}<" in client.copies[0], client.copies[0]
 
 
-def _spam(raw: RawWebSocket, stop: threading.Event, sent: list[int]) -> None:
+def _spam(raw: BlockingWebSocket, stop: threading.Event, sent: list[int]) -> None:
     """Send big alternating Echo form events until the front hangs up or ``stop``."""
     raw.sock.settimeout(2)
     try:
@@ -103,7 +105,7 @@ async def test_client_that_never_reads_is_dropped_within_bounds() -> None:
             assert (await other.join([(0, islands[0].token)]))["ids"] == [0]
             await other.event(0, "inc")
             rss_before = rss_kib(front.process.pid)
-            raw = RawWebSocket(front.ws_url)
+            raw = BlockingWebSocket(front.ws_url)
             raw.send_text(json.dumps({"type": "join", "islands": [[0, echo.token]]}))
             stop, sent = threading.Event(), [0]
             thread = threading.Thread(target=_spam, args=(raw, stop, sent), daemon=True)

@@ -14,8 +14,9 @@ import trio
 from trio_websocket import ConnectionClosed
 
 from tests.conformance.live_client import LiveClient, connect, page_islands
-from tests.hostile.helpers import base_env, front_process, health, rss_kib
+from tests.hostile.helpers import base_env, front_process, health
 from tests.support import FIXTURE_APP
+from tests.support.proc import rss_kib
 
 CLIENTS = 200
 WARMUP = 5.0

@@ -8,9 +8,9 @@ stall mid-frame. Its second connection behaves, so the front must recover.
 
 from __future__ import annotations
 
+import re
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -25,8 +25,10 @@ from nowaki.protocol.framing import encode_frame
 from tests.conformance.live_client import connect, page_islands
 from tests.hostile.helpers import base_env, front_process, health
 from tests.support import FIXTURE_APP
+from tests.support.processes import await_ready, nowaki_argv, spawn_logged, stop
 
 HEADER = struct.Struct(">I")
+SERVICE_READY = re.compile("listening on")
 
 
 async def _read_exactly(stream: trio.SocketStream, size: int) -> bytes | None:
@@ -97,27 +99,14 @@ class HostileProxy:
 
 @asynccontextmanager
 async def renderer_service(path: str) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """A real ``nowaki renderer --listen unix:PATH`` for the fixture app; SIGKILL it (and its log) after."""
-    log = tempfile.NamedTemporaryFile(prefix="nowaki-hostile-svc-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nowaki.cli", "renderer", "--app", str(FIXTURE_APP),
-         "--listen", f"unix:{path}"],
-        stdout=log, stderr=subprocess.STDOUT, env=base_env(),
-    )
+    """A real ``nowaki renderer --listen unix:PATH`` for the fixture app; stopped by PID after."""
+    argv = nowaki_argv("renderer", "--app", str(FIXTURE_APP), "--listen", f"unix:{path}")
+    process, log_path = spawn_logged(argv, base_env(), "nowaki-hostile-svc-")
     try:
-        with trio.fail_after(30):
-            while "listening on" not in Path(log.name).read_text(errors="replace"):
-                assert process.poll() is None, Path(log.name).read_text()
-                await trio.sleep(0.05)
+        await await_ready(SERVICE_READY, process, log_path, "renderer service", 30)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop(process)
 
 
 EXPECTED = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -11,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, connect_websocket_url
 
 from tests.support import Front
+from tests.support.rawws import Closed, RawWebSocket
 
 TOKEN = re.compile(r'data-token="([^"]+)"')
 POLL = 0.01
@@ -73,6 +74,15 @@ async def wait_until(check: Callable[[], bool], timeout: float, what: str) -> fl
     return trio.current_time() - start
 
 
+async def until_closed(ws: RawWebSocket, timeout: float = 5.0) -> tuple[Closed, list[str]]:
+    """The front's close of ``ws`` and every message read before it (fails after ``timeout``)."""
+    received: list[str] = []
+    with trio.fail_after(timeout), pytest.raises(Closed) as closed:
+        while True:
+            received.append(await ws.recv())
+    return closed.value, received
+
+
 @contextmanager
 def log_on_failure(front: Front, lines: int = 60) -> Iterator[None]:
     """Print the tail of the front's log if the block fails (CI has nothing else to go on)."""
@@ -82,22 +92,6 @@ def log_on_failure(front: Front, lines: int = 60) -> Iterator[None]:
         tail = "\n".join(front.log().splitlines()[-lines:])
         print(f"\n--- last {lines} lines of the front's log ---\n{tail}", flush=True)
         raise
-
-
-def proc_rss_kib(pid: int) -> int:
-    """Resident set size of a process, from /proc."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for pid {pid}")
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far, from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from playwright.sync_api import (
 from tests.presence.helpers import PRESENCE_INTERVAL as INTERVAL
 from tests.presence.helpers import measure
 from tests.support import FIXTURE_APP, ROOT, Front, run_front
+from tests.support.processes import stop
 
 pytestmark = pytest.mark.browser
 
@@ -242,12 +242,7 @@ def static_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticSite
         assert match, f"http.server did not start: {banner!r}"
         yield StaticSite(out, f"http://127.0.0.1:{match.group(1)}")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, grace=5)
 
 
 def socket_times(page: Page) -> list[float]:

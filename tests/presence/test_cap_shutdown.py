@@ -12,9 +12,9 @@ import httpx
 import pytest
 import trio
 
-from tests.presence.helpers import crowd, health, measure, page_tokens, wait_live, wait_until
-from tests.presence.wsraw import Closed, RawWebSocket
+from tests.presence.helpers import crowd, health, measure, page_tokens, until_closed, wait_live, wait_until
 from tests.support import Front, run_front
+from tests.support.rawws import RawWebSocket
 
 INTERVAL = 0.05
 SHUTDOWN_LIMIT = 5.0
@@ -57,14 +57,11 @@ async def test_over_the_cap_is_accepted_then_closed_with_4429(capped_front: Fron
         eager = await RawWebSocket.connect(capped_front.ws_url)
         try:
             await eager.send_json({"type": "join", "islands": [[0, tokens[0]]]})
-            received: list[str] = []
-            with trio.fail_after(5), pytest.raises(Closed) as closed:
-                while True:
-                    received.append(await eager.recv())
-            assert closed.value.code == 4429, closed.value
+            closed, received = await until_closed(eager)
+            assert closed.code == 4429, closed
             assert received == [], f"a refused socket got {received}"
         finally:
-            await eager.abort()
+            eager.abort()
 
         await trio.sleep(6 * INTERVAL)
         assert (await health(url))["live"] == 2
@@ -148,11 +145,9 @@ async def test_sigterm_with_a_stuck_client_still_exits_in_time() -> None:
                 measure("front exit after SIGTERM with a stuck client", f"{took:.3f} s")
                 await peer.wait_closed(2.0)
                 assert peer.close_code == 1001, (peer.close_code, peer.close_reason)
-                with trio.fail_after(5), pytest.raises(Closed) as closed:
-                    while True:
-                        await stuck.recv()
-                assert closed.value.code == 1001, closed.value
+                closed, _ = await until_closed(stuck)
+                assert closed.code == 1001, closed
             finally:
-                await stuck.abort()
+                stuck.abort()
         assert status == 0, f"exit status {status}\n{front.log()[-3000:]}"
         assert took < SHUTDOWN_LIMIT, f"took {took:.2f} s to exit"

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 import trio
 
-from tests.presence.helpers import Peer, crowd, health, measure, page_tokens, wait_live
-from tests.presence.wsraw import Closed, RawWebSocket
+from tests.presence.helpers import Crowd, Peer, crowd, health, measure, page_tokens, until_closed, wait_live
 from tests.support import Front, run_front
+from tests.support.rawws import RawWebSocket
 
 HEARTBEAT = 0.2
 TIMEOUT = 1.0
@@ -37,6 +37,20 @@ async def keep_pinging(peer: Peer, every: float = HEARTBEAT) -> None:
         await trio.sleep(every)
 
 
+async def settled_tokens(url: str) -> list[str]:
+    """The page's tokens, once no client of an earlier test is still counted live."""
+    await wait_live(url, 0, timeout=TIMEOUT + MARGIN)
+    return await page_tokens(url)
+
+
+async def pinging_watcher(group: Crowd, tokens: list[str]) -> Peer:
+    """A joined peer that keeps pinging: it stays, and sees presence change around it."""
+    watcher = await group.open()
+    await watcher.join(tokens[:1])
+    group.nursery.start_soon(keep_pinging, watcher)
+    return watcher
+
+
 async def test_joined_tells_the_heartbeat(idle_front: Front) -> None:
     """``joined.heartbeat`` is NOWAKI_LIVE_HEARTBEAT, in seconds."""
     tokens = await page_tokens(idle_front.url)
@@ -49,12 +63,9 @@ async def test_joined_tells_the_heartbeat(idle_front: Front) -> None:
 async def test_silent_client_is_closed_with_4408(idle_front: Front) -> None:
     """A joined client that sends nothing is closed with 4408 after the timeout and leaves presence."""
     url = idle_front.url
-    await wait_live(url, 0, timeout=TIMEOUT + MARGIN)
-    tokens = await page_tokens(url)
+    tokens = await settled_tokens(url)
     async with crowd(idle_front.ws_url) as group:
-        watcher = await group.open()
-        await watcher.join(tokens[:1])
-        group.nursery.start_soon(keep_pinging, watcher)
+        watcher = await pinging_watcher(group, tokens)
         silent = await group.open()
         joined_at = trio.current_time()
         await silent.join(tokens[:1])
@@ -74,8 +85,7 @@ async def test_silent_client_is_closed_with_4408(idle_front: Front) -> None:
 async def test_pinging_client_stays_connected(idle_front: Front) -> None:
     """A ping every 0.2 s keeps a client connected for 3 s (three times the timeout), each one ponged."""
     url = idle_front.url
-    await wait_live(url, 0, timeout=TIMEOUT + MARGIN)
-    tokens = await page_tokens(url)
+    tokens = await settled_tokens(url)
     async with crowd(idle_front.ws_url) as group:
         peer = await group.open()
         await peer.join(tokens[:1])
@@ -95,8 +105,7 @@ async def test_pinging_client_stays_connected(idle_front: Front) -> None:
 async def test_protocol_pings_do_not_keep_a_client(idle_front: Front) -> None:
     """WebSocket protocol pings are not application messages: a client sending only those is dropped."""
     url = idle_front.url
-    await wait_live(url, 0, timeout=TIMEOUT + MARGIN)
-    tokens = await page_tokens(url)
+    tokens = await settled_tokens(url)
     async with crowd(idle_front.ws_url) as group:
         peer = await group.open()
         joined_at = trio.current_time()
@@ -123,12 +132,9 @@ async def test_protocol_pings_do_not_keep_a_client(idle_front: Front) -> None:
 async def test_half_open_peer_is_reclaimed(idle_front: Front) -> None:
     """A peer that joins and then neither reads nor writes (socket left open) is dropped by the timeout."""
     url = idle_front.url
-    await wait_live(url, 0, timeout=TIMEOUT + MARGIN)
-    tokens = await page_tokens(url)
+    tokens = await settled_tokens(url)
     async with crowd(idle_front.ws_url) as group:
-        watcher = await group.open()
-        await watcher.join(tokens[:1])
-        group.nursery.start_soon(keep_pinging, watcher)
+        watcher = await pinging_watcher(group, tokens)
 
         ghost = await RawWebSocket.connect(idle_front.ws_url)
         try:
@@ -145,10 +151,8 @@ async def test_half_open_peer_is_reclaimed(idle_front: Front) -> None:
             assert reclaimed_after >= TIMEOUT * 0.95, f"reclaimed after {reclaimed_after:.3f} s"
             await watcher.wait_presence(1, INTERVAL + 1.0)
             # What the front said to it meanwhile is still in the kernel's buffer: a 4408 close.
-            with trio.fail_after(5), pytest.raises(Closed) as closed:
-                while True:
-                    await ghost.recv()
-            assert closed.value.code == 4408, closed.value
+            closed, _ = await until_closed(ghost)
+            assert closed.code == 4408, closed
         finally:
-            await ghost.abort()
+            ghost.abort()
         assert watcher.closed_at is None

@@ -20,13 +20,12 @@ from tests.presence.helpers import (
     log_on_failure,
     measure,
     page_tokens,
-    proc_cpu_seconds,
-    proc_rss_kib,
     wait_live,
     wait_until,
 )
-from tests.presence.wsraw import Closed, RawWebSocket
 from tests.support import Front, run_front
+from tests.support.proc import cpu_seconds, rss_kib
+from tests.support.rawws import Closed, RawWebSocket
 
 CONNECTIONS = 2_000
 CHURN = 1_000
@@ -125,7 +124,7 @@ async def _load(load_front: Front) -> None:
     url, pid = load_front.url, load_front.process.pid
     tokens = await page_tokens(url, "/presence")  # one Counter island: quiet until an event
     await wait_live(url, 0)
-    rss_before = proc_rss_kib(pid)
+    rss_before = rss_kib(pid)
     sockets: list[RawWebSocket] = []
 
     async with trio.open_nursery() as background:
@@ -159,7 +158,7 @@ async def _load(load_front: Front) -> None:
                 f"last presence counts {seen}; closed {dict(ended)}; health live {live}"
             ) from None
         await wait_live(url, CONNECTIONS, timeout=20.0)
-        rss_after = proc_rss_kib(pid)
+        rss_after = rss_kib(pid)
         await trio.sleep(HEARTBEAT + 0.5)  # every client pings at least once more while held
         assert all(h.joined for h in holders)
         assert not [h for h in holders if h.ended], "a held client was closed by the front"
@@ -182,11 +181,11 @@ async def _load(load_front: Front) -> None:
     await close_all([h.ws for h in holders])
     measure(f"closing {CONNECTIONS} connections (all at once)", f"{trio.current_time() - closing_at:.2f} s")
     left = await wait_live(url, 0, timeout=20.0)
-    measure(f"front RSS after all {CONNECTIONS} left", f"{proc_rss_kib(pid) / 1024:.1f} MiB")
+    measure(f"front RSS after all {CONNECTIONS} left", f"{rss_kib(pid) / 1024:.1f} MiB")
     measure("health live back to 0 after the closes finished", f"{left:.2f} s")
 
     # Churn: CHURN connections join and leave, BATCH at a time; CPU of the front process only.
-    cpu_before = proc_cpu_seconds(pid)
+    cpu_before = cpu_seconds(pid)
     churn_started = trio.current_time()
     failures: list[str] = []
 
@@ -202,7 +201,7 @@ async def _load(load_front: Front) -> None:
 
     await in_batches(CHURN, join_and_leave)
     await wait_live(url, 0, timeout=10.0)
-    cpu = proc_cpu_seconds(pid) - cpu_before
+    cpu = cpu_seconds(pid) - cpu_before
     measure(f"front CPU for {CHURN} joins+leaves",
             f"{cpu:.2f} s ({cpu / CHURN * 1000:.2f} ms each; "
             f"wall {trio.current_time() - churn_started:.2f} s)")

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from nowaki.front.config import OPTIONS
-from tests.services.procs import clean_env, run_cli
+from tests.services.procs import run_cli
 from tests.support import FIXTURE_APP, ROOT
+from tests.support.processes import clean_env
 
 APP = str(FIXTURE_APP)
 MISSING = "/nonexistent/nowaki-app"

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 
 from nowaki.scaffold import scaffold
-from tests.services.procs import nowaki_front, wait_until
+from tests.services.procs import nowaki_front
 from tests.support import Front
+from tests.support.processes import wait_until
 
 BROKEN = 'live = {"state": lambda: {"count": 0},\n\ndef render(state:\n    return "<div></div>"\n'
 RENDERER_UP = re.compile(r"renderer \d+/pid \d+ up")

@@ -10,8 +10,9 @@ from playwright.sync_api import Page, expect
 
 from nowaki.scaffold import scaffold
 from tests.services.chromium import ChromiumThread, SocketLog
-from tests.services.procs import nowaki_front, wait_until
+from tests.services.procs import nowaki_front
 from tests.support import Front
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,7 @@ SPEC is in the conformance suite).
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import socket
 import struct
 from collections.abc import Iterator
@@ -21,8 +19,8 @@ import pytest
 import trio
 
 from tests.conformance.live_client import http_response, islands_in
-from tests.presence.wsraw import RawWebSocket
 from tests.support import Front, run_front
+from tests.support.rawws import RawWebSocket, new_key, upgrade_request
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +35,6 @@ def _address(front: Front) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def _upgrade(host: str, port: int, key: str) -> bytes:
-    return (f"GET /__nowaki/live HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
-
-
 async def test_an_upgrade_on_a_reused_keep_alive_connection_still_goes_live(front: Front) -> None:
     host, port = _address(front)
     stream = await trio.open_tcp_stream(host, port)
@@ -51,8 +44,7 @@ async def test_an_upgrade_on_a_reused_keep_alive_connection_still_goes_live(fron
         assert status.startswith("HTTP/1.1 200"), status
         counter = next(i for i in islands_in(body.decode()) if i.name == "Counter")
 
-        key = base64.b64encode(os.urandom(16)).decode()
-        await stream.send_all(_upgrade(host, port, key))
+        await stream.send_all(upgrade_request(host, port, "/__nowaki/live", new_key()))
         status, headers, rest = await http_response(stream)
         assert status.startswith("HTTP/1.1 101") and "sec-websocket-accept" in headers, status
         live = RawWebSocket(stream, rest)

@@ -15,8 +15,9 @@ import trio
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.services.live import get, live, page_tokens
-from tests.services.procs import SECRET, clean_env, nowaki_front
+from tests.services.procs import SECRET, nowaki_front
 from tests.support import FIXTURE_APP, Front
+from tests.support.processes import clean_env
 
 T = TypeVar("T")
 OK_EVENTS = 3

@@ -8,16 +8,10 @@ import signal
 import tempfile
 from pathlib import Path
 
-from tests.services.procs import (
-    children_of,
-    health,
-    nowaki_front,
-    renderer_services,
-    running,
-    signal_pid,
-    wait_until,
-)
+from tests.services.procs import health, nowaki_front, renderer_services
 from tests.support import FIXTURE_APP
+from tests.support.proc import children_of, running
+from tests.support.processes import signal_pid, wait_until
 
 
 def test_sigterm_to_a_renderer_service_ends_its_connections() -> None:

@@ -11,8 +11,9 @@ import pytest
 import trio
 
 from nowaki.protocol.framing import FrameBuffer, encode_frame
-from tests.services.procs import SECRET, Service, clean_env, free_port, renderer_services, run_cli
+from tests.services.procs import SECRET, Service, renderer_services, run_cli
 from tests.support import FIXTURE_APP
+from tests.support.processes import clean_env, free_port
 
 KEY = "the-right-key"
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ")  # logging's format: not a report

@@ -9,8 +9,10 @@ import pytest
 import trio
 
 from tests.services.live import live, page_tokens
-from tests.services.procs import nowaki_front, running, wait_until
+from tests.services.procs import nowaki_front
 from tests.support import FIXTURE_APP
+from tests.support.proc import running
+from tests.support.processes import wait_until
 
 EXIT_WITHIN = 5.0
 

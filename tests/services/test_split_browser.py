@@ -13,8 +13,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.services.chromium import ChromiumThread, SocketLog
-from tests.services.procs import Services, free_port, health, nowaki_front, renderer_services, wait_until
+from tests.services.procs import Services, health, nowaki_front, renderer_services
 from tests.support import FIXTURE_APP, Front
+from tests.support.processes import free_port, wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -7,15 +7,9 @@ are started and stopped by PID only.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -23,9 +17,10 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import FIXTURE_APP, ROOT, Front
+from tests.support import FIXTURE_APP, Front
+from tests.support.processes import clean_env, launch_front
+from tests.support.processes import stop as stop_process
 
-READY = re.compile(r"nowaki front on (http://\S+)")
 TOKEN_ATTR = re.compile(r'<nowaki-live data-island="([^"]*)" data-token="([^"]*)">')
 PUBLISH_TOKEN = "tok"
 SECRET = "test-secret"
@@ -33,14 +28,6 @@ SECRET = "test-secret"
 
 # The islands of /live in page order: the ids the runtime gives them.
 CLOCK, POLL, FEED, SEARCH, COUNTER = range(5)
-
-
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def launch(
@@ -51,40 +38,14 @@ def launch(
     timeout: float = 30.0,
 ) -> Front:
     """``python -m nowaki.cli start APP --port PORT`` and wait for its ready line; the caller stops it."""
-    log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - the log outlives this function
-        prefix="nowaki-survival-", suffix=".log", delete=False
-    )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("NOWAKI_")}
-    full_env = {**clean, "PYTHONPATH": str(ROOT), "NOWAKI_SECRET": SECRET, **(env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nowaki.cli", "start", str(app), "--host", "127.0.0.1",
-         "--port", str(port), "--renderers", str(renderers)],
-        stdout=log_file, stderr=subprocess.STDOUT, env=full_env,
-    )
-    log_file.close()
-    log_path = Path(log_file.name)
-    deadline = time.monotonic() + timeout
-    while True:
-        match = READY.search(log_path.read_text(errors="replace"))
-        if match:
-            return Front(process, match.group(1), log_path)
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop(Front(process, "", log_path))
-            raise RuntimeError(f"front did not start:\n{log_path.read_text(errors='replace')}")
-        time.sleep(0.05)
+    args = ["start", str(app), "--host", "127.0.0.1", "--port", str(port), "--renderers", str(renderers)]
+    full_env = clean_env(**{"NOWAKI_SECRET": SECRET, **(env or {})})
+    return launch_front(args, full_env, "nowaki-survival-", timeout=timeout)
 
 
 def stop(front: Front, timeout: float = 10.0) -> int:
     """SIGTERM this front (SIGKILL if it hangs) and return its exit status."""
-    process = front.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
+    return stop_process(front.process, timeout)
 
 
 @contextmanager

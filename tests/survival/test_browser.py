@@ -12,8 +12,9 @@ from playwright.sync_api import Locator, Page, WebSocket, expect
 
 from tests.chromium_thread import ChromiumThread
 from tests.support import Front
+from tests.support.processes import free_port
 from tests.survival.browser import Pages, with_pages
-from tests.survival.helpers import PUBLISH_TOKEN, free_port, launch, port_of, proxy_to, stop
+from tests.survival.helpers import PUBLISH_TOKEN, launch, port_of, proxy_to, stop
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +77,16 @@ def click_inc(page: Page, to: int) -> None:
     for n in range(1, to + 1):
         counter.locator('button[data-live="inc"]').click()
         expect(counter.locator("strong")).to_have_text(f"live: {n}")
+
+
+def counting_on(page: Page, frames: Frames, count: int, after: str) -> None:
+    """After a rejoin: the pushed Counter shows ``count``, the page too, and the next + makes it count + 1."""
+    pushed = frames.pushed_counter(page)
+    assert f"live: {count}" in pushed, f"{after} lost the count: {pushed}"
+    counter = island(page, "Counter")
+    expect(counter.locator("strong")).to_have_text(f"live: {count}")
+    counter.locator('button[data-live="inc"]').click()
+    expect(counter.locator("strong")).to_have_text(f"live: {count + 1}")
 
 
 def post(front_url: str, body: dict[str, str], token: str) -> httpx.Response:
@@ -185,12 +196,7 @@ def test_a_dropped_socket_resumes_the_count(chromium: ChromiumThread, browser_fr
             proxy.cut()
             wait_reconnected(page)
             assert len(frames.sockets) >= 2, frames.sockets
-            pushed = frames.pushed_counter(page)
-            assert "live: 3" in pushed, f"the rejoin render lost the count: {pushed}"
-            counter = island(page, "Counter")
-            expect(counter.locator("strong")).to_have_text("live: 3")
-            counter.locator('button[data-live="inc"]').click()
-            expect(counter.locator("strong")).to_have_text("live: 4")
+            counting_on(page, frames, 3, "the rejoin render")
 
     chromium.run(with_pages(work))
 
@@ -217,12 +223,7 @@ def test_a_restart_on_the_same_port_keeps_the_count(chromium: ChromiumThread) ->
             second = launch(port, env)
             # The runtime's backoff (full jitter, capped at 15 s) decides when it comes back.
             wait_reconnected(page, timeout=32_000)
-            pushed = frames.pushed_counter(page)
-            assert "live: 2" in pushed, f"the new front lost the count: {pushed}"
-            counter = island(page, "Counter")
-            expect(counter.locator("strong")).to_have_text("live: 2")
-            counter.locator('button[data-live="inc"]').click()
-            expect(counter.locator("strong")).to_have_text("live: 3")
+            counting_on(page, frames, 2, "the new front")
         finally:
             stop(first)
             if second is not None:

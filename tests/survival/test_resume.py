@@ -8,12 +8,12 @@ from trio_websocket import ConnectionClosed
 
 from nowaki.protocol.token import sign_snapshot
 from tests.support import Front
+from tests.support.processes import free_port
 from tests.survival.helpers import (
     COUNTER,
     POLL,
     SECRET,
     TcpProxy,
-    free_port,
     launch,
     log_problems,
     page_tokens,
@@ -175,6 +175,16 @@ async def sigterm_snapshot(front: Front, client: Client) -> tuple[str, list[Mess
     return token, messages
 
 
+async def refused_snapshot(ws_url: str, token: str, snapshot: str) -> None:
+    """Joining the Counter with ``snapshot`` gets one ``bad_snapshot`` error and a fresh count (0)."""
+    async with connect(ws_url) as client:
+        await client.join([(COUNTER, token)], render=True, snapshot=snapshot)
+        await client.until(lambda: COUNTER in client.copies, timeout=3)
+        errors = [m for m in client.seen if m["type"] == "error"]
+        assert [e["code"] for e in errors] == ["bad_snapshot"], client.seen
+        assert count_of(client.copies[COUNTER]) == 0
+
+
 def tamper(token: str) -> str:
     """Flip one character of the signature part."""
     body, _, mac = token.partition(".")
@@ -226,13 +236,7 @@ async def test_snapshot_carries_states_to_the_next_front(main_front: Front) -> N
         await trio.to_thread.run_sync(stop, second)
 
     # A front with another secret refuses the same (genuine) snapshot.
-    other_counter = await counter_token(main_front.url)
-    async with connect(main_front.ws_url) as client:
-        await client.join([(COUNTER, other_counter)], render=True, snapshot=snapshot)
-        await client.until(lambda: COUNTER in client.copies, timeout=3)
-        errors = [m for m in client.seen if m["type"] == "error"]
-        assert [e["code"] for e in errors] == ["bad_snapshot"], client.seen
-        assert count_of(client.copies[COUNTER]) == 0
+    await refused_snapshot(main_front.ws_url, await counter_token(main_front.url), snapshot)
 
 
 async def test_a_snapshot_is_only_good_for_the_resume_window(short_front: Front) -> None:
@@ -245,9 +249,4 @@ async def test_a_snapshot_is_only_good_for_the_resume_window(short_front: Front)
         await client.join([(COUNTER, token)], render=True, snapshot=fresh)
         await client.until(lambda: COUNTER in client.copies, timeout=3)
         assert count_of(client.copies[COUNTER]) == 7
-    async with connect(short_front.ws_url) as client:
-        await client.join([(COUNTER, token)], render=True, snapshot=stale)
-        await client.until(lambda: COUNTER in client.copies, timeout=3)
-        errors = [m for m in client.seen if m["type"] == "error"]
-        assert [e["code"] for e in errors] == ["bad_snapshot"], client.seen
-        assert count_of(client.copies[COUNTER]) == 0
+    await refused_snapshot(short_front.ws_url, token, stale)
