@@ -46,6 +46,28 @@ class PageContext:
 current_page: contextvars.ContextVar[PageContext] = contextvars.ContextVar("nowaki_page")
 
 
+class IslandSlot(Markup):
+    """Where an island goes in a page: Markup to ``html()``, a plain string to a plain string.
+
+    Page code writes plain strings, which are trusted as written; Markup's own
+    ``+`` would escape them instead (``"<h1>" + island("A")`` would show
+    ``&lt;h1&gt;``). Joined with a plain string, a slot gives a plain string;
+    with Markup, Markup; substituted by ``html()``, it is kept as it is.
+    """
+
+    __slots__ = ()
+
+    def __add__(self, other: Any) -> Any:
+        if isinstance(other, str) and not hasattr(other, "__html__"):
+            return str(self) + other
+        return super().__add__(other)
+
+    def __radd__(self, other: Any) -> Any:
+        if isinstance(other, str) and not hasattr(other, "__html__"):
+            return other + str(self)
+        return super().__radd__(other)
+
+
 def island(name: str, /, **props: Any) -> Markup:
     """Embed the live island ``name`` in the page being rendered, with ``props``."""
     try:
@@ -54,7 +76,7 @@ def island(name: str, /, **props: Any) -> Markup:
         raise RuntimeError("island() can only be called while a page renders") from None
     state, markup = page.embed(name, props)
     page.islands.append({"island": name, "props": props, "state": state, "html": markup})
-    return Markup(f"<!--{page.marker}:{len(page.islands) - 1}-->")
+    return IslandSlot(f"<!--{page.marker}:{len(page.islands) - 1}-->")
 
 
 __all__ = ["Markup", "Request", "escape", "html", "island"]

@@ -10,7 +10,6 @@ small ones, not after all of them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,28 +64,31 @@ async def test_big_requests_are_not_starved_by_a_stream_of_small_ones(one_render
     islands = await page_islands(one_renderer.url)
     small = [(i, island.token) for i, island in enumerate(islands) if island.name == "Small"]
     big = next(island.token for island in islands if island.name == "Big")
+    total = PER_ISLAND * len(small)
     async with connect(one_renderer.ws_url) as busy, connect(one_renderer.ws_url) as other:
         assert (await busy.join(small))["ids"] == [i for i, _ in small]
         assert (await other.join([(0, big)]))["ids"] == [0]
-        began = time.monotonic()
         for _ in range(PER_ISLAND):  # 4,000 events of 1 ms each: about 4 s of work for one renderer
             for i, _ in small:
                 await busy.send({"type": "event", "id": i, "handler": "inc"})
-        waits = []
-        for expected in range(1, 6):
-            sent = time.monotonic()
-            reply = await other.event(0, "inc", timeout=10)
-            waits.append(time.monotonic() - sent)
-            assert reply["type"] == "patch", reply
-            assert f"big n=<b>{expected}</b>" in other.copies[0]
-        replies = 0
-        with trio.fail_after(60):
-            while replies < PER_ISLAND * len(small):
-                message = await busy.recv()
+        answered = 0  # small replies so far: the clock of this test, whatever the machine's speed
+        seen_at: list[int] = []
+
+        async def count_small() -> None:
+            nonlocal answered
+            while answered < total:
+                message = await busy.recv(timeout=60)
                 assert message["type"] == "patch", message
-                replies += 1
-        busy_for = time.monotonic() - began
-    print(f"MEASURE big waits {[round(w, 3) for w in waits]} s while small events took {busy_for:.1f} s")
-    assert busy_for > 2 * max(waits), (busy_for, waits)  # they were answered in the middle of the stream
-    assert max(waits) < 1.0, waits
+                answered += 1
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(count_small)
+            for expected in range(1, 6):
+                reply = await other.event(0, "inc", timeout=30)
+                seen_at.append(answered)
+                assert reply["type"] == "patch", reply
+                assert f"big n=<b>{expected}</b>" in other.copies[0]
+    print(f"MEASURE big replies came after {seen_at} of {total} small ones")
+    # Each big event waits behind at most one queued event per busy island (40), not the stream.
+    assert seen_at[-1] < total // 2, (seen_at, total)
     assert not log_problems(one_renderer), log_problems(one_renderer)

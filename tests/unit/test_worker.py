@@ -272,6 +272,28 @@ def test_page_parts_alternate(worker: Worker) -> None:
     assert "nowaki-island" not in "".join(parts[0::2])
 
 
+def test_plain_strings_around_an_island_stay_as_written(tmp_path: Path) -> None:
+    """``"<h1>" + island(...) + "</h1>"`` keeps its tags (Markup's own ``+`` would escape them);
+    ``html()`` still escapes values beside an island and keeps the island."""
+    counter = (FIXTURE_APP / "islands" / "Counter.py").read_text()
+    pages = {
+        "index.py": "from nowaki import island\n"
+                    "def page(request):\n"
+                    "    return '<h1>a&b</h1>' + island('Counter') + '<p>' + ''.join(\n"
+                    "        island('Counter', start=n) for n in (1, 2)) + '</p>'\n",
+        "mixed.py": "from nowaki import html, island\n"
+                    "def page(request):\n"
+                    "    return html('<main>{}{}</main>', '<i>', island('Counter'))\n",
+    }
+    worker = Worker(load(make_app(tmp_path, {"Counter.py": counter}, pages)))
+    parts = ok(worker.handle({"id": 1, "op": "page", "route": "/", "request": REQUEST}))["parts"]
+    assert parts[0::2] == ["<h1>a&b</h1>", "<p>", "", "</p>"]
+    assert [part["html"] for part in parts[1::2]] == [counter_html(0), counter_html(1), counter_html(2)]
+    parts = ok(worker.handle({"id": 2, "op": "page", "route": "/mixed", "request": REQUEST}), 2)["parts"]
+    assert parts[0::2] == ["<main>&lt;i&gt;", "</main>"]
+    assert parts[1]["island"] == "Counter"
+
+
 def test_page_request_reaches_the_page(worker: Worker) -> None:
     """A page without islands is one text part, rendered from the request."""
     request = {"path": "/plain", "query": {"q": "abc"}, "headers": {"x": "y"}}
