@@ -19,11 +19,11 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 from bench.config import Sizes
 from bench.procs import Floor, Front
 from bench.stats import summary_ms
+from tests.support.paths import CHROMIUM
+from tests.support.paths import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    *TEST_CHROMIUM_ARGS,
     # A document the driver fulfilled (see _isolate) does not count as loopback, so Chromium's local
     # network access check would refuse its socket to 127.0.0.1; the check runs once per connection.
     "--disable-features=LocalNetworkAccessChecks",
