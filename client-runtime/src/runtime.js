@@ -83,11 +83,12 @@ const update = (o, n, form) => {
   // no work either, except when answering a submit, whose controls hold
   // typed values that the markup alone would not clear.
   if (ignored(o) || (!form && o.isEqualNode(n))) return;
-  for (const a of [...o.attributes])
-    if (!n.hasAttribute(a.name)) o.removeAttribute(a.name);
+  for (const k of o.getAttributeNames())
+    if (!n.hasAttribute(k)) o.removeAttribute(k);
   // Set as a copy of the parsed Attr, so namespaced ones (xlink:href) stay so.
-  for (const a of n.attributes)
-    if (o.getAttribute(a.name) != a.value) o.setAttributeNode(a.cloneNode());
+  for (const k of n.getAttributeNames())
+    if (o.getAttribute(k) != n.getAttribute(k))
+      o.setAttributeNode(n.getAttributeNode(k).cloneNode());
   children(o, n, form);
   // Children first, so a <select> already has its new options. The focused
   // control keeps what the user is typing (value and caret), unless it
@@ -124,10 +125,14 @@ const children = (p, np, form) => {
   }
 };
 
+// New markup is parsed into a <div> of a document without a window: as
+// inert as a <template> (nothing loads, runs or upgrades there), parsed in
+// the context the page parsed the island in, and quicker to parse into.
+const scratch = doc.implementation.createHTMLDocument("").createElement("div");
+
 const morph = (x, source, form) => {
-  const t = doc.createElement("template");
-  t.innerHTML = source;
-  children(x.e, t.content, form);
+  scratch.innerHTML = source;
+  children(x.e, scratch, form);
 };
 
 // ---------------------------------------------------------------- socket

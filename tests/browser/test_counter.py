@@ -173,3 +173,22 @@ def test_patch_spans_utf16_offsets(front: Front, open_page) -> None:
         expect(unicode.locator("p b")).to_have_text(str(n))
         expect(unicode.locator("p")).to_have_text(re.compile(rf"^héllo 🌊 wörld {n} ✓$"))
         expect(unicode.locator("button")).to_have_count(0)
+
+
+XLINK = "http://www.w3.org/1999/xlink"
+
+
+def test_patches_are_parsed_where_nothing_loads_or_runs(front: Front, open_page) -> None:
+    """The page's own <img onerror> fires once; the markup of each patch is parsed inertly, so the
+    image is not fetched again and its handler does not run again for the parsed copies. A changed
+    ``xlink:href`` keeps its namespace."""
+    page = open_page(front.url + "/parsing")
+    page.wait_for_function("window.nwImageErrors === 1")
+    parsing = island(page, "Parsing")
+    for n in range(1, 6):
+        parsing.get_by_role("button", name="inc").click()
+        expect(parsing.locator("b.n")).to_have_text(str(n))
+    page.wait_for_timeout(300)  # time for a stray load to fail and report
+    assert page.evaluate("window.nwImageErrors") == 1
+    href = parsing.locator("use").evaluate(f"u => u.getAttributeNS('{XLINK}', 'href')")
+    assert href == "#shape5"
