@@ -311,7 +311,8 @@ def _old_history(path: Path) -> str:
     if not path.exists():
         return ""
     text = path.read_text()
-    at = text.find(HISTORY)
+    at = text.find(RUNS)  # files written before the changes table have the runs right under HISTORY
+    at = text.find(HISTORY) if at < 0 else at
     if at < 0:
         return ""
     rows = [line for line in text[at:].splitlines() if line.startswith("|")]
