@@ -57,10 +57,10 @@ browser: $(STAMP) chromium
 bench: $(STAMP) chromium
 	$(BIN)/python -m bench.run
 
-## Property tests (decoders, diff, tokens) run long
+## Property tests (decoders, live-socket frames, diff, tokens) run long
 fuzz: $(STAMP)
 	NOWAKI_FUZZ=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_diff.py \
-	  tests/unit/test_token.py tests/unit/test_decoder_properties.py
+	  tests/unit/test_token.py tests/unit/test_decoder_properties.py tests/unit/test_wsframes.py
 
 clean:
 	rm -rf $(VENV) client-runtime/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -11,7 +11,7 @@ import itertools
 import struct
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
@@ -58,7 +58,6 @@ def _client_stream(
     return stream, expected
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     items=st.lists(st.tuples(messages, st.integers(1, 4), st.lists(controls, max_size=2)), max_size=6),
     cuts=st.lists(st.integers(0, 4000), max_size=8),
