@@ -59,7 +59,7 @@ bench: $(STAMP) chromium
 
 ## Property tests (decoders, live-socket frames, diff, tokens) run long
 fuzz: $(STAMP)
-	NOWAKI_FUZZ=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_diff.py \
+	NOWAKI_FUZZ=1 $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=1800 tests/unit/test_diff.py \
 	  tests/unit/test_token.py tests/unit/test_decoder_properties.py tests/unit/test_wsframes.py
 
 clean:
