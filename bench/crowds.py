@@ -16,7 +16,7 @@ from bench.load import Crowd, Held, next_reply, round_trips
 from bench.procs import Floor, Front, cpu_seconds, rss_kib
 from bench.proto import PING, event_text, join, join_text, page_tokens
 from bench.stats import percentile, summary_ms
-from bench.wsclient import WebSocket
+from tests.support.rawws import WebSocket
 
 Prepare = Callable[[WebSocket], Awaitable[None]]
 Say = Callable[[str], None]

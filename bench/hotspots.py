@@ -37,7 +37,7 @@ from bench.latency import INC
 from bench.load import Crowd, next_reply, round_trips
 from bench.procs import BENCH_APP, LOAD_ENV, ROOT, run_front, stop
 from bench.proto import join, join_text, page_tokens
-from bench.wsclient import WebSocket
+from tests.support.rawws import WebSocket
 
 
 async def _churn(ws_url: str, token: str, count: int) -> None:

@@ -19,7 +19,7 @@ from bench.load import next_reply, round_trips, throughput
 from bench.procs import cpu_seconds, self_cpu_seconds
 from bench.proto import event_text, join, join_text
 from bench.stats import summary_ms
-from bench.wsclient import WebSocket
+from tests.support.rawws import WebSocket
 
 INC = event_text(0, "inc")
 INC_DEC = (INC, event_text(0, "dec"))

@@ -20,7 +20,7 @@ from typing import Any
 
 import trio
 
-from bench.wsclient import Closed, WebSocket
+from tests.support.rawws import Closed, WebSocket
 
 IsReply = Callable[[bytes], bool]
 

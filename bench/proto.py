@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from bench.procs import BENCH_APP
-from bench.wsclient import WebSocket
 from nowaki.protocol.browser_wire import encode_patch
 from nowaki.protocol.diff import diff
+from tests.support.rawws import WebSocket
 
 _WRAPPER = re.compile(r'<nowaki-live data-island="([^"]+)" data-token="([^"]+)">')
 

@@ -13,7 +13,7 @@ from bench.config import Sizes
 from bench.load import next_reply
 from bench.procs import Front
 from bench.proto import chat_item_html, counter_html, event_text, join, page_tokens
-from bench.wsclient import WebSocket
+from tests.support.rawws import WebSocket
 
 
 async def _patches(front: Front, path: str, island: str, events: list[str]) -> list[tuple[int, int]]:
